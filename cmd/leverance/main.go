@@ -1,0 +1,115 @@
+// Command leverance validates registration extracts, computes the products
+// of the national labour-market data delivery and (as a daemon) publishes
+// them to the vendors. See `leverance help` and docs/.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// Exit codes, in one place (documented in docs/cli.md).
+const (
+	exitOK      = 0 // success; for validate: the extract is valid
+	exitInvalid = 1 // the extract is invalid (the report is on stderr)
+	exitUsage   = 2 // usage or configuration error
+	exitFailure = 3 // an operational failure (e.g. the output cannot be written)
+)
+
+type command struct {
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) int
+}
+
+var commands map[string]command
+
+func init() {
+	commands = map[string]command{
+		"compute":  {"compute the products of every vendor from one extract", cmdCompute},
+		"validate": {"check one extract against SPEC §1 and print the report", cmdValidate},
+		"generate": {"write a synthetic registration extract", cmdGenerate},
+		"version":  {"print the version", cmdVersion},
+		"help":     {"show this help", cmdHelp},
+	}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	name := args[0]
+	if name == "-h" || name == "--help" || name == "-help" {
+		usage(stdout)
+		return exitOK
+	}
+	c, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "leverance: unknown command %q\n\n", name)
+		usage(stderr)
+		return exitUsage
+	}
+	return c.run(args[1:], stdout, stderr)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: leverance <command> [options]")
+	fmt.Fprintln(w, "\nCommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'leverance <command> --help' for a command's options.")
+	fmt.Fprintln(w, "Exit codes: 0 success, 1 invalid extract, 2 usage or configuration error, 3 operational failure.")
+}
+
+func cmdHelp(args []string, stdout, stderr io.Writer) int {
+	usage(stdout)
+	return exitOK
+}
+
+// newFlags returns a flag set that prints its usage with the command's
+// synopsis and reports errors as usage errors.
+func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: leverance %s\n\n%s\n", synopsis, commands[name].summary)
+		var b strings.Builder
+		fs.SetOutput(&b)
+		fs.PrintDefaults()
+		fs.SetOutput(stderr)
+		if b.Len() > 0 {
+			fmt.Fprintf(fs.Output(), "\nOptions:\n%s", b.String())
+		}
+	}
+	return fs
+}
+
+// parseFlags parses args; it returns an exit code and false when the command
+// should stop (help was asked for, or the flags are wrong).
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (int, bool) {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return exitOK, false
+	}
+	if err != nil {
+		return exitUsage, false
+	}
+	return 0, true
+}

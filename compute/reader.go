@@ -1,0 +1,546 @@
+package compute
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Columns are the extract's columns (SPEC §1.2); the header may name them in
+// any order.
+var Columns = []string{"id", "cpr", "type", "kommune", "fra", "til", "timer", "kode", "registreret"}
+
+const (
+	colID = iota
+	colCPR
+	colType
+	colKommune
+	colFra
+	colTil
+	colTimer
+	colKode
+	colRegistreret
+	numCols
+)
+
+// Defaults of ReaderOptions.
+const (
+	DefaultMaxLineBytes = 4096
+	MaxReportedProblems = 100
+)
+
+// ReaderOptions configure a Reader.
+type ReaderOptions struct {
+	// AsOf is the extract's as-of date A (from its name).
+	AsOf Date
+	// MaxRejectedRows is the tolerance of SPEC §1.4: an extract with at most
+	// this many invalid rows is accepted without them. 0 rejects any.
+	MaxRejectedRows int
+	// MaxLineBytes bounds a line; a longer one is an invalid row. 0 means
+	// DefaultMaxLineBytes.
+	MaxLineBytes int
+}
+
+// Reader streams and validates the rows of one extract. It holds one line at a
+// time; the only state that grows with the file is the set of seen ids (8
+// bytes of hash and 4 of line number per row).
+type Reader struct {
+	opt     ReaderOptions
+	br      *bufio.Reader
+	colOf   [numCols]int // field index of each column
+	nfields int
+	line    int
+	rows    int // data rows seen (valid or not)
+	report  Report
+	ids     map[uint64]uint32
+	done    bool
+	err     error
+	fields  [][]byte
+}
+
+// NewReader reads and checks the header of an extract from r. r must already
+// be decompressed (see Decompress). A bad header is a *RejectedError.
+func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
+	if opt.MaxLineBytes <= 0 {
+		opt.MaxLineBytes = DefaultMaxLineBytes
+	}
+	rd := &Reader{
+		opt: opt,
+		br:  bufio.NewReaderSize(r, 64<<10),
+		ids: make(map[uint64]uint32),
+	}
+	line, err := rd.readLine()
+	if err != nil {
+		if err == io.EOF {
+			return nil, rd.fatal("", "the file is empty: no header")
+		}
+		return nil, err
+	}
+	line = bytes.TrimPrefix(line, []byte("\uFEFF"))
+	if err := rd.parseHeader(line); err != nil {
+		return nil, err
+	}
+	return rd, nil
+}
+
+func (rd *Reader) parseHeader(line []byte) error {
+	if !utf8.Valid(line) {
+		return rd.fatal("", "the header is not valid UTF-8")
+	}
+	for i := range rd.colOf {
+		rd.colOf[i] = -1
+	}
+	names := bytes.Split(line, []byte{';'})
+	var problems []string
+	for i, n := range names {
+		c := -1
+		for j, want := range Columns {
+			if string(n) == want {
+				c = j
+			}
+		}
+		switch {
+		case c < 0:
+			problems = append(problems, fmt.Sprintf("unknown column %s", safeQuote(n)))
+		case rd.colOf[c] >= 0:
+			problems = append(problems, fmt.Sprintf("column %q appears twice", Columns[c]))
+		default:
+			rd.colOf[c] = i
+		}
+	}
+	for c, i := range rd.colOf {
+		if i < 0 {
+			problems = append(problems, fmt.Sprintf("column %q is missing", Columns[c]))
+		}
+	}
+	if len(problems) > 0 {
+		for _, p := range problems[1:] {
+			rd.problem("", p)
+		}
+		return rd.fatal("", "bad header: "+problems[0])
+	}
+	rd.nfields = len(names)
+	rd.fields = make([][]byte, 0, rd.nfields)
+	return nil
+}
+
+// readLine returns the next line without its line end. A line longer than
+// MaxLineBytes is returned as errLongLine after the rest is skipped.
+func (rd *Reader) readLine() ([]byte, error) {
+	rd.line++
+	line, err := rd.br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull || (err == nil && len(line) > rd.opt.MaxLineBytes+2) {
+		for err == bufio.ErrBufferFull {
+			_, err = rd.br.ReadSlice('\n')
+		}
+		if err != nil && err != io.EOF {
+			return nil, rd.readErr(err)
+		}
+		return nil, errLongLine
+	}
+	if err == io.EOF {
+		if len(line) == 0 {
+			rd.line--
+			return nil, io.EOF
+		}
+		err = nil // a last line without a line end
+	}
+	if err != nil {
+		return nil, rd.readErr(err)
+	}
+	line = bytes.TrimSuffix(line, []byte{'\n'})
+	line = bytes.TrimSuffix(line, []byte{'\r'})
+	if len(line) > rd.opt.MaxLineBytes {
+		return nil, errLongLine
+	}
+	return line, nil
+}
+
+var errLongLine = errors.New("line too long")
+
+func (rd *Reader) readErr(err error) error {
+	var le *LimitError
+	if errors.As(err, &le) {
+		return rd.fatal("", le.Error())
+	}
+	return rd.fatal("", "read error: "+err.Error())
+}
+
+// Next returns the next valid row. At the end of the file it checks the
+// trailer and the tolerance and returns io.EOF, or a *RejectedError when the
+// extract is rejected. Invalid rows within the tolerance are skipped.
+func (rd *Reader) Next() (Row, error) {
+	for {
+		if rd.err != nil {
+			return Row{}, rd.err
+		}
+		line, err := rd.readLine()
+		switch {
+		case err == errLongLine:
+			rd.rows++
+			rd.invalid(rd.line, "", fmt.Sprintf("line is longer than %d bytes", rd.opt.MaxLineBytes))
+			continue
+		case err == io.EOF:
+			rd.err = rd.finish()
+			continue
+		case err != nil:
+			rd.err = err
+			continue
+		}
+		if rd.done {
+			rd.err = rd.fatal("", "data after the trailer line")
+			continue
+		}
+		if !utf8.Valid(line) {
+			rd.err = rd.fatal("", "not valid UTF-8")
+			continue
+		}
+		if bytes.HasPrefix(line, []byte("SLUT;")) {
+			rd.trailer(line)
+			continue
+		}
+		rd.rows++
+		row, ok := rd.parseRow(line)
+		if ok {
+			return row, nil
+		}
+	}
+}
+
+func (rd *Reader) trailer(line []byte) {
+	rd.done = true
+	n, err := strconv.Atoi(string(line[len("SLUT;"):]))
+	if err != nil || n < 0 {
+		rd.err = rd.fatal("", "trailer is not SLUT;<number of data rows>")
+		return
+	}
+	if n != rd.rows {
+		rd.err = rd.fatal("", fmt.Sprintf("trailer says %d data rows but the file has %d: the file is truncated or corrupt", n, rd.rows))
+	}
+}
+
+func (rd *Reader) finish() error {
+	if !rd.done {
+		return rd.fatal("", "no trailer line SLUT;<number of data rows> at the end: the file is truncated")
+	}
+	rd.report.Rows = rd.rows
+	if rd.report.InvalidRows > rd.opt.MaxRejectedRows {
+		rd.report.Rejected = true
+		return &RejectedError{Report: &rd.report}
+	}
+	return io.EOF
+}
+
+// Report returns the validation report so far; complete after Next returned
+// io.EOF or an error.
+func (rd *Reader) Report() *Report {
+	rd.report.Rows = rd.rows
+	return &rd.report
+}
+
+func (rd *Reader) problem(col, reason string) {
+	rd.report.add(Problem{Line: rd.line, Column: col, Reason: reason})
+}
+
+func (rd *Reader) invalid(line int, col, reason string) {
+	rd.report.InvalidRows++
+	rd.report.add(Problem{Line: line, Column: col, Reason: reason})
+}
+
+func (rd *Reader) fatal(col, reason string) error {
+	p := Problem{Line: rd.line, Column: col, Reason: reason}
+	rd.report.add(p)
+	rd.report.Fatal = &p
+	rd.report.Rows = rd.rows
+	rd.report.Rejected = true
+	return &RejectedError{Report: &rd.report}
+}
+
+// parseRow splits and validates one data line. It records every problem of
+// the row; ok is false when there was any.
+func (rd *Reader) parseRow(line []byte) (row Row, ok bool) {
+	f := rd.fields[:0]
+	for {
+		i := bytes.IndexByte(line, ';')
+		if i < 0 {
+			f = append(f, line)
+			break
+		}
+		f = append(f, line[:i])
+		line = line[i+1:]
+	}
+	rd.fields = f
+	if len(f) != rd.nfields {
+		rd.invalid(rd.line, "", fmt.Sprintf("has %d fields, the header has %d", len(f), rd.nfields))
+		return row, false
+	}
+	v := rowValidator{rd: rd}
+	get := func(c int) []byte { return f[rd.colOf[c]] }
+	row.Line = rd.line
+
+	id := get(colID)
+	if validID(id) {
+		row.ID = string(id)
+		v.checkID(row.ID)
+	} else {
+		v.bad("id", "must be 1–40 characters of A–Z, a–z, 0–9, _ and -")
+	}
+
+	cpr := get(colCPR)
+	if len(cpr) != 10 || !allDigits(cpr) {
+		v.bad("cpr", "must be 10 digits")
+	} else if _, valid := BirthDate(cpr); !valid {
+		v.bad("cpr", "the birth date in it does not exist")
+	} else {
+		copy(row.CPR[:], cpr)
+	}
+
+	row.Type = parseType(get(colType))
+	if row.Type == 0 {
+		v.bad("type", fmt.Sprintf("unknown type %s", safeQuote(get(colType))))
+	}
+
+	if k, kok := parseDigits(get(colKommune)); !kok || len(get(colKommune)) != 3 || k < 101 || k > 860 {
+		v.bad("kommune", "must be a municipality code of 3 digits, 101–860")
+	} else {
+		row.Kommune = uint16(k)
+	}
+
+	fraOK := false
+	if d, dok := ParseDate(get(colFra)); dok {
+		row.Fra, fraOK = d, true
+	} else {
+		v.bad("fra", dateProblem(get(colFra)))
+	}
+
+	row.Til = NoDate
+	if til := get(colTil); len(til) > 0 {
+		if d, dok := ParseDate(til); !dok {
+			v.bad("til", dateProblem(til))
+		} else {
+			row.Til = d
+			switch {
+			case row.Type == TypeDagpengeperiode || row.Type == TypeSamtale || row.Type == TypeIndkaldelse:
+				v.bad("til", "must be empty for "+row.Type.String())
+			case fraOK && d < row.Fra:
+				v.bad("til", "is before fra")
+			}
+		}
+	}
+
+	timer := get(colTimer)
+	switch {
+	case row.Type == TypeLedig:
+		if t, tok := parseHours(timer); !tok {
+			v.bad("timer", "must be hours per week, > 0 and ≤ 37 with at most 2 decimals (e.g. 37, 18,5 or 18.50)")
+		} else {
+			row.Timer = t
+		}
+	case len(timer) > 0 && row.Type != 0:
+		v.bad("timer", "must be empty for "+row.Type.String())
+	}
+
+	rd.parseKode(&row, get(colKode), &v)
+
+	if fraOK && row.Type == TypeSamtale && row.Fra > rd.opt.AsOf {
+		v.bad("fra", "an interview (SAMTALE) cannot be dated after the extract's as-of date")
+	}
+
+	if d, dok := parseTimestamp(get(colRegistreret)); !dok {
+		v.bad("registreret", "must be a local time YYYY-MM-DDTHH:MM:SS that exists")
+	} else if d > rd.opt.AsOf {
+		v.bad("registreret", "is after the end of the extract's as-of date")
+	} else {
+		row.Registreret = d
+	}
+	return row, !v.failed
+}
+
+func (rd *Reader) parseKode(row *Row, kode []byte, v *rowValidator) {
+	intern := func(codes []string) bool {
+		for _, c := range codes {
+			if string(kode) == c {
+				row.Kode = c
+				return true
+			}
+		}
+		return false
+	}
+	switch row.Type {
+	case TypeKontaktgruppe:
+		if g, ok := groupByCode[string(kode)]; ok {
+			row.Group, row.Kode = g, g.String()
+			return
+		}
+	case TypeDagpengeperiode, TypeLedig:
+		if len(kode) == 0 {
+			return
+		}
+		v.bad("kode", "must be empty for "+row.Type.String())
+		return
+	case TypeSamtale, TypeIndkaldelse:
+		if intern(interviewCodes) {
+			return
+		}
+	case TypeAktivering:
+		if intern(activationCodes) {
+			return
+		}
+	case TypeFritagelse:
+		if len(kode) >= 1 && len(kode) <= 10 && allUpperDigits(kode) {
+			row.Kode = string(kode)
+			return
+		}
+		v.bad("kode", "must be a reason code of 1–10 characters A–Z and 0–9")
+		return
+	default:
+		return // unknown type: already reported
+	}
+	v.bad("kode", fmt.Sprintf("unknown code %s for type %s", safeQuote(kode), row.Type))
+}
+
+type rowValidator struct {
+	rd     *Reader
+	failed bool
+}
+
+func (v *rowValidator) bad(col, reason string) {
+	if !v.failed {
+		v.rd.report.InvalidRows++
+	}
+	v.failed = true
+	v.rd.report.add(Problem{Line: v.rd.line, Column: col, Reason: reason})
+}
+
+func (v *rowValidator) checkID(id string) {
+	h := idHash(id)
+	if first, seen := v.rd.ids[h]; seen {
+		v.bad("id", fmt.Sprintf("repeats the id of line %d", first))
+		return
+	}
+	v.rd.ids[h] = uint32(v.rd.line)
+}
+
+// idHash is FNV-1a with a final mix: deterministic, so the same extract
+// always gives the same verdict. Two different ids share a hash with a
+// probability of about n²/2⁶⁵ (1.7·10⁻⁵ for 25 million rows); see
+// docs/formats.md.
+func idHash(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	return h
+}
+
+func validID(b []byte) bool {
+	if len(b) < 1 || len(b) > 40 {
+		return false
+	}
+	for _, c := range b {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func allDigits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func allUpperDigits(b []byte) bool {
+	for _, c := range b {
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func dateProblem(b []byte) string {
+	if len(b) == 0 {
+		return "is empty; a date YYYY-MM-DD is required"
+	}
+	if len(b) == 10 && b[4] == '-' && b[7] == '-' && allDigits(b[:4]) && allDigits(b[5:7]) && allDigits(b[8:]) {
+		return "the date does not exist"
+	}
+	return "must be a date YYYY-MM-DD"
+}
+
+// parseHours parses LEDIG hours per week into centi-hours: > 0 and ≤ 37, at
+// most 2 decimals, decimal comma or point.
+func parseHours(b []byte) (int64, bool) {
+	intPart, frac := b, []byte(nil)
+	if i := bytes.IndexAny(b, ",."); i >= 0 {
+		intPart, frac = b[:i], b[i+1:]
+		if len(frac) < 1 || len(frac) > 2 {
+			return 0, false
+		}
+	}
+	if len(intPart) < 1 || len(intPart) > 2 {
+		return 0, false
+	}
+	n, ok := parseDigits(intPart)
+	if !ok {
+		return 0, false
+	}
+	c := int64(n) * 100
+	if len(frac) > 0 {
+		f, ok := parseDigits(frac)
+		if !ok {
+			return 0, false
+		}
+		if len(frac) == 1 {
+			f *= 10
+		}
+		c += int64(f)
+	}
+	return c, c > 0 && c <= 3700
+}
+
+// parseTimestamp parses YYYY-MM-DDTHH:MM:SS and returns its date.
+func parseTimestamp(b []byte) (Date, bool) {
+	if len(b) != 19 || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
+		return 0, false
+	}
+	d, ok := ParseDate(b[:10])
+	if !ok {
+		return 0, false
+	}
+	h, ok1 := parseDigits(b[11:13])
+	m, ok2 := parseDigits(b[14:16])
+	s, ok3 := parseDigits(b[17:19])
+	if !ok1 || !ok2 || !ok3 || h > 23 || m > 59 || s > 59 {
+		return 0, false
+	}
+	return d, true
+}
+
+// safeQuote quotes a short value for an error message, unless it could be
+// personal data: anything with a digit, or longer than 20 bytes, is described
+// instead of shown, so no CPR number can reach a message.
+func safeQuote(b []byte) string {
+	if len(b) > 20 || !utf8.Valid(b) {
+		return "(a value of " + strconv.Itoa(len(b)) + " bytes)"
+	}
+	for _, c := range b {
+		if c >= '0' && c <= '9' {
+			return "(a value with digits, not shown)"
+		}
+	}
+	return strconv.Quote(string(b))
+}

@@ -1,0 +1,317 @@
+package compute
+
+import "sort"
+
+// Thresholds of SPEC §3.1 in centi-hours.
+const (
+	hoursWeek      = 3700   // 1 week = 37 h
+	hoursMonth     = 16033  // 1 M = 160,33 h
+	hours6Weeks    = 22200  // 222 h
+	hours13Weeks   = 48100  // 481 h
+	hours6Months   = 96198  // 6 M
+	hours16Months  = 256528 // 16 M
+	horizonDays    = 3650   // a date later than A + 3650 days is empty
+	minActivation  = 14     // days an activation must last to count
+	interviewsRule = 6      // from this many interviews on, §3.2's second rule
+)
+
+// Result is what the rules of SPEC §3 give for one citizen on as-of date A.
+type Result struct {
+	CPR        [10]byte
+	InSnapshot bool   // a KONTAKTGRUPPE row covers A
+	Kommune    uint16 // of the current KONTAKTGRUPPE row
+	Group      Group
+	// Computed is false for a DP citizen without a dagpengeperiode: every
+	// field below is then empty.
+	Computed bool
+	HasCum   bool  // DP with a dagpengeperiode: the cumulative fields apply
+	CumSum   int64 // Σ rate(x) for x in [P, A], in centi-hours; cum(A) = CumSum/7
+	N        int   // job interviews counted by §3.2
+	L        Date  // the latest of them, or NoDate
+	// Due dates after §3.5, and the activation that fulfils §3.4; NoDate = empty.
+	Vejledende, Faelles, Frist, Opfyldt Date
+	// Rows are the citizen's rows, for the products that list registrations.
+	Rows []Row
+}
+
+// HoursCenti is cum(A) in hours, rounded half up to 2 decimals, in hundredths.
+func (r *Result) HoursCenti() int64 { return roundDiv(r.CumSum, 7) }
+
+// WeeksCenti is cum(A)/37 in weeks, rounded half up from the exact value.
+func (r *Result) WeeksCenti() int64 { return roundDiv(r.CumSum, 7*37) }
+
+func roundDiv(a, b int64) int64 { return (2*a + b) / (2 * b) }
+
+// Evaluate applies the rules of SPEC §3 to the rows of one citizen (all rows
+// with the same cpr) for as-of date asOf. It is a pure function of its
+// arguments.
+func Evaluate(rows []Row, asOf Date, cal *Calendar) Result {
+	res := Result{Rows: rows, L: NoDate, Vejledende: NoDate, Faelles: NoDate, Frist: NoDate, Opfyldt: NoDate}
+	if len(rows) == 0 {
+		return res
+	}
+	res.CPR = rows[0].CPR
+	var cur *Row
+	for i := range rows {
+		r := &rows[i]
+		if r.Type != TypeKontaktgruppe || !r.covers(asOf) {
+			continue
+		}
+		if cur == nil || r.Fra > cur.Fra || r.Fra == cur.Fra && r.ID > cur.ID {
+			cur = r
+		}
+	}
+	if cur == nil {
+		return res
+	}
+	res.InSnapshot, res.Kommune, res.Group = true, cur.Kommune, cur.Group
+	if res.Group == GroupDP {
+		evaluateDP(&res, rows, asOf, cal)
+	} else {
+		evaluateKontanthjaelp(&res, rows, cur.Fra, asOf, cal)
+	}
+	return res
+}
+
+// interviews counts SAMTALE rows of kode in [from, to] and returns the latest.
+func interviews(rows []Row, kode string, from, to Date) (n int, latest Date) {
+	latest = NoDate
+	for i := range rows {
+		r := &rows[i]
+		if r.Type == TypeSamtale && r.Kode == kode && r.Fra >= from && r.Fra <= to {
+			n++
+			if latest == NoDate || r.Fra > latest {
+				latest = r.Fra
+			}
+		}
+	}
+	return n, latest
+}
+
+func evaluateKontanthjaelp(res *Result, rows []Row, s, asOf Date, cal *Calendar) {
+	res.Computed = true
+	res.N, res.L = interviews(rows, KodeJob, s, asOf)
+	var due Date
+	switch {
+	case res.N == 0:
+		due = s.AddDays(7)
+	case res.Group.Jobparat() && res.N <= 2:
+		due = min(res.L.AddMonths(1), s.AddMonths(3))
+	default:
+		due = res.L.AddMonths(3)
+	}
+	res.Vejledende = adjust(due, rows, cal, false)
+}
+
+func evaluateDP(res *Result, rows []Row, asOf Date, cal *Calendar) {
+	p := NoDate
+	for i := range rows {
+		r := &rows[i]
+		if r.Type == TypeDagpengeperiode && r.Fra <= asOf && (p == NoDate || r.Fra > p) {
+			p = r.Fra
+		}
+	}
+	if p == NoDate {
+		return // no dagpengeperiode: every computed field stays empty
+	}
+	res.Computed, res.HasCum = true, true
+	c := newCum(rows, p)
+	res.CumSum = c.sum(asOf)
+	horizon := asOf.AddDays(horizonDays)
+	within := func(d Date) Date {
+		if d > horizon {
+			return NoDate
+		}
+		return d
+	}
+
+	// §3.2: vejledende samtaledato.
+	res.N, res.L = interviews(rows, KodeJob, p, asOf)
+	var target int64
+	if res.N < interviewsRule {
+		target = 7 * int64(res.N+1) * hoursMonth
+	} else {
+		target = max(c.sum(res.L), 7*hours6Months) + 7*3*hoursMonth
+	}
+	res.Vejledende = adjust(within(c.reach(p, target)), rows, cal, false)
+
+	// §3.3: næste fælles samtale.
+	f, _ := interviews(rows, KodeFaelles, p, asOf)
+	if f < 3 {
+		t := [...]int64{hours6Weeks, hours6Months, hours16Months}[f]
+		res.Faelles = adjust(within(c.reach(p, 7*t)), rows, cal, false)
+	}
+
+	// §3.4: førstegangsaktivering.
+	res.Frist = adjust(within(activationDeadline(c, rows[0].CPR[:], p)), rows, cal, true)
+	for i := range rows {
+		r := &rows[i]
+		if r.Type == TypeAktivering && r.Fra >= p && (r.Til == NoDate || int(r.Til-r.Fra)+1 >= minActivation) {
+			if res.Opfyldt == NoDate || r.Fra < res.Opfyldt {
+				res.Opfyldt = r.Fra
+			}
+		}
+	}
+}
+
+// activationDeadline is the first d ≥ p with cum(d) ≥ threshold(age(d)):
+// 481 h under 30 and from 50 on, 961,98 h in between.
+func activationDeadline(c *cum, cpr []byte, p Date) Date {
+	birth, ok := BirthDate(cpr)
+	if !ok {
+		return NoDate // cannot happen for a validated row
+	}
+	b30, b50 := Birthday(birth, 30), Birthday(birth, 50)
+	periods := [...]struct {
+		from, to  Date // inclusive; NoDate = unbounded
+		threshold int64
+	}{
+		{NoDate, b30 - 1, hours13Weeks},
+		{b30, b50 - 1, hours6Months},
+		{b50, NoDate, hours13Weeks},
+	}
+	for _, per := range periods {
+		from := p
+		if per.from != NoDate && per.from > from {
+			from = per.from
+		}
+		if from > per.to {
+			continue
+		}
+		if d := c.reach(from, 7*per.threshold); d != NoDate && d <= per.to {
+			return d
+		}
+	}
+	return NoDate
+}
+
+// adjust applies SPEC §3.5 to a due date: out of exemptions (forward to a
+// working day), else back to a working day.
+func adjust(d Date, rows []Row, cal *Calendar, activation bool) Date {
+	if d == NoDate {
+		return NoDate
+	}
+	moved := false
+	for {
+		end, covered, open := Date(0), false, false
+		for i := range rows {
+			r := &rows[i]
+			if r.Type == TypeFritagelse && r.covers(d) {
+				covered = true
+				if r.Til == NoDate {
+					open = true
+				} else if r.Til > end {
+					end = r.Til
+				}
+			}
+		}
+		if !covered {
+			break
+		}
+		if open {
+			return NoDate
+		}
+		if activation {
+			d = end.AddMonths(1)
+		} else {
+			d = end + 1
+		}
+		moved = true
+	}
+	if moved {
+		return cal.NextWorkingDay(d)
+	}
+	return cal.PrevWorkingDay(d)
+}
+
+// cum is the cumulative unemployment from P as a step function of the daily
+// rate: segments of constant rate, each with the sum before it, in
+// centi-hours (SPEC §3.1). cum(d) in hours is sum(d)/700.
+type cum struct {
+	segs []segment
+}
+
+type segment struct {
+	start  Date
+	rate   int64 // centi-hours on each day of the segment (the max of the covering LEDIG rows)
+	before int64 // Σ rate(x) for x in [P, start)
+}
+
+func newCum(rows []Row, p Date) *cum {
+	points := []Date{p}
+	for i := range rows {
+		r := &rows[i]
+		if r.Type != TypeLedig {
+			continue
+		}
+		if r.Fra > p {
+			points = append(points, r.Fra)
+		}
+		if r.Til != NoDate && r.Til+1 > p {
+			points = append(points, r.Til+1)
+		}
+	}
+	sort.Slice(points, func(i, j int) bool { return points[i] < points[j] })
+	c := &cum{}
+	var total int64
+	for i, start := range points {
+		if i > 0 && start == points[i-1] {
+			continue
+		}
+		var rate int64
+		for j := range rows {
+			r := &rows[j]
+			if r.Type == TypeLedig && r.covers(start) && r.Timer > rate {
+				rate = r.Timer
+			}
+		}
+		if n := len(c.segs); n > 0 {
+			prev := &c.segs[n-1]
+			total += prev.rate * int64(start-prev.start)
+			if prev.rate == rate {
+				continue // merge equal neighbours
+			}
+		}
+		c.segs = append(c.segs, segment{start: start, rate: rate, before: total})
+	}
+	return c
+}
+
+// sum returns Σ rate(x) for x in [P, d], 0 for d < P.
+func (c *cum) sum(d Date) int64 {
+	i := sort.Search(len(c.segs), func(i int) bool { return c.segs[i].start > d }) - 1
+	if i < 0 {
+		return 0
+	}
+	s := &c.segs[i]
+	return s.before + s.rate*int64(d-s.start+1)
+}
+
+// reach returns the first d ≥ from with sum(d) ≥ target, or NoDate if the
+// sum never gets there.
+func (c *cum) reach(from Date, target int64) Date {
+	for i := range c.segs {
+		s := &c.segs[i]
+		end := NoDate
+		if i+1 < len(c.segs) {
+			end = c.segs[i+1].start - 1
+		}
+		if end < from {
+			continue
+		}
+		lo := max(s.start, from)
+		if c.sum(lo) >= target {
+			return lo
+		}
+		if s.rate == 0 {
+			continue
+		}
+		need := target - s.before // > 0 here
+		days := (need + s.rate - 1) / s.rate
+		d := s.start + Date(days) - 1
+		if end == NoDate || d <= end {
+			return d
+		}
+	}
+	return NoDate
+}
