@@ -264,12 +264,12 @@ func (c *Config) validate(v *validator) {
 		v.add("calendar.delivery_days", fmt.Sprintf("must be \"working-days\" or \"all-days\", not %q", c.Calendar.DeliveryDays))
 	}
 	for i, d := range c.Calendar.ExtraHolidays {
-		if _, ok := compute.ParseDate([]byte(d)); !ok {
+		if _, ok := parseDate(d); !ok {
 			v.add(fmt.Sprintf("calendar.extra_holidays[%d]", i), fmt.Sprintf("%q is not a date YYYY-MM-DD that exists", d))
 		}
 	}
 	for i, d := range c.Calendar.NotHolidays {
-		if _, ok := compute.ParseDate([]byte(d)); !ok {
+		if _, ok := parseDate(d); !ok {
 			v.add(fmt.Sprintf("calendar.not_holidays[%d]", i), fmt.Sprintf("%q is not a date YYYY-MM-DD that exists", d))
 		}
 	}
@@ -446,3 +446,5 @@ func (c *Config) ComputeVendors() []compute.Vendor {
 	}
 	return out
 }
+
+func parseDate(s string) (compute.Date, bool) { return compute.ParseDate([]byte(s)) }

@@ -9,6 +9,7 @@ import (
 
 	"leverance/compute"
 	"leverance/config"
+	"leverance/internal/extract"
 	"leverance/internal/fsutil"
 )
 
@@ -59,37 +60,10 @@ func cmdCompute(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// runCompute computes one extract file, running it again in buffered mode
-// when it turns out not to be sorted by cpr. out may be called twice for the
-// same file; reset is called between the two runs.
-func runCompute(path string, job compute.Job, out compute.Output, reset func()) (*compute.Outcome, error) {
-	for _, buffered := range []bool{false, true} {
-		in, err := openExtract(path, "")
-		if err != nil {
-			return nil, usageError{err}
-		}
-		job.AsOf = in.asOf
-		job.Buffered = buffered
-		oc, err := compute.Compute(in, job, out)
-		in.Close()
-		if errors.Is(err, compute.ErrUnsorted) {
-			reset()
-			continue
-		}
-		if oc != nil && oc.Report != nil {
-			oc.Report.File = filepath.Base(path)
-		}
-		return oc, err
-	}
-	panic("unreachable")
-}
-
-type usageError struct{ error }
-
 // exitCode maps a compute error to an exit code and prints it.
 func exitCode(err error, stderr io.Writer) int {
 	var rej *compute.RejectedError
-	var ue usageError
+	var ue extract.UsageError
 	switch {
 	case errors.As(err, &rej):
 		rej.Report.WriteTo(stderr)
@@ -105,7 +79,7 @@ func exitCode(err error, stderr io.Writer) int {
 
 func basisSnapshot(path string, job compute.Job, stderr io.Writer) (*compute.Snapshot, int) {
 	job.Vendors, job.Snapshot = nil, true
-	oc, err := runCompute(path, job, nil, func() {})
+	oc, err := extract.Compute(path, job, nil, func() {})
 	if err != nil {
 		fmt.Fprint(stderr, "basis: ")
 		return nil, exitCode(err, stderr)
@@ -116,7 +90,7 @@ func basisSnapshot(path string, job compute.Job, stderr io.Writer) (*compute.Sna
 // computeFiles writes every product to a temporary file in DIR/<vendor>/ and,
 // only when the whole extract was accepted, renames them into place with
 // their .sha256 files. Files are created 0640: they hold CPR numbers.
-func computeFiles(path string, job compute.Job, outDir string, stderr io.Writer) (*compute.Outcome, int) {
+func computeFiles(path string, job compute.Job, outDir string, stderr io.Writer) (*extract.Result, int) {
 	var temps []*fsutil.TempFile
 	abort := func() {
 		for _, t := range temps {
@@ -137,7 +111,7 @@ func computeFiles(path string, job compute.Job, outDir string, stderr io.Writer)
 		temps = append(temps, t)
 		return t, nil
 	}
-	oc, err := runCompute(path, job, out, abort)
+	oc, err := extract.Compute(path, job, out, abort)
 	if err != nil {
 		return nil, exitCode(err, stderr)
 	}

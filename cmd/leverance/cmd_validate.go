@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
 	"leverance/compute"
+	"leverance/internal/extract"
 )
 
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
@@ -22,13 +22,13 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	path := fs.Arg(0)
-	in, err := openExtract(path, *asOf)
+	in, err := extract.Open(path, *asOf)
 	if err != nil {
 		fmt.Fprintf(stderr, "leverance validate: %v\n", err)
 		return exitUsage
 	}
 	defer in.Close()
-	rd, err := compute.NewReader(in, compute.ReaderOptions{AsOf: in.asOf, MaxRejectedRows: *tolerance})
+	rd, err := compute.NewReader(in, compute.ReaderOptions{AsOf: in.Name.AsOf, MaxRejectedRows: *tolerance})
 	for err == nil {
 		_, err = rd.Next()
 	}
@@ -48,44 +48,3 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 }
-
-// extractFile is an opened, decompressed extract with its as-of date.
-type extractFile struct {
-	io.Reader
-	f    *os.File
-	asOf compute.Date
-}
-
-func (e *extractFile) Close() error { return e.f.Close() }
-
-// openExtract opens an extract, taking A and compression from its name
-// unless asOf (YYYY-MM-DD) is given.
-func openExtract(path, asOf string) (*extractFile, error) {
-	name := filepath.Base(path)
-	n, named := compute.ParseExtractName(name)
-	if asOf != "" {
-		d, ok := compute.ParseDate([]byte(asOf))
-		if !ok {
-			return nil, fmt.Errorf("--as-of %q is not a date YYYY-MM-DD", asOf)
-		}
-		n.AsOf = d
-		n.Gzip = filepath.Ext(name) == ".gz"
-	} else if !named {
-		return nil, fmt.Errorf("%s: the name is not registreringer_YYYYMMDD[_N].csv[.gz]; give the as-of date with --as-of", name)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	r, err := compute.Decompress(f, n.Gzip, 0)
-	if err != nil {
-		// A gzip header that does not parse: the extract is invalid, reported
-		// by the reader as a whole-file problem.
-		r = errReader{err}
-	}
-	return &extractFile{Reader: r, f: f, asOf: n.AsOf}, nil
-}
-
-type errReader struct{ err error }
-
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }

@@ -30,11 +30,13 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
-		"compute":  {"compute the products of every vendor from one extract", cmdCompute},
-		"validate": {"check one extract against SPEC §1 and print the report", cmdValidate},
-		"generate": {"write a synthetic registration extract", cmdGenerate},
-		"version":  {"print the version", cmdVersion},
-		"help":     {"show this help", cmdHelp},
+		"compute":      {"compute the products of every vendor from one extract", cmdCompute},
+		"validate":     {"check one extract against SPEC §1 and print the report", cmdValidate},
+		"generate":     {"write a synthetic registration extract", cmdGenerate},
+		"version":      {"print the version", cmdVersion},
+		"run":          {"run the daemon in the foreground", cmdRun},
+		"check-config": {"validate the configuration without starting anything", cmdCheckConfig},
+		"help":         {"show this help", cmdHelp},
 	}
 }
 
@@ -70,7 +72,7 @@ func usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-13s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'leverance <command> --help' for a command's options.")
 	fmt.Fprintln(w, "Exit codes: 0 success, 1 invalid extract, 2 usage or configuration error, 3 operational failure.")

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"leverance/config"
+	"leverance/daemon"
+)
+
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("run", "run -c CONFIG", stderr)
+	cfgPath := fs.String("c", "/etc/leverance/leverance.toml", "configuration `file`")
+	if code, ok := parseFlags(fs, args, stdout); !ok {
+		return code
+	}
+	log := newLogger(stderr)
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		log.Error("configuration refused", "err", err)
+		return exitUsage
+	}
+	logConfig(log, cfg)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	err = daemon.Run(ctx, daemon.RunOptions{
+		Options:    daemon.Options{Config: cfg, Log: log, Version: Version()},
+		ConfigPath: *cfgPath,
+		Reload:     hup,
+		Notifier:   daemon.NewNotifier(),
+	})
+	if err != nil {
+		log.Error("daemon failed", "err", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// newLogger logs structured lines to stderr; under journald (which adds the
+// time) without a time stamp.
+func newLogger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{}
+	if os.Getenv("JOURNAL_STREAM") != "" {
+		opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey && len(groups) == 0 {
+				return slog.Attr{}
+			}
+			return a
+		}
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// logConfig logs the effective configuration. It holds paths, not secrets:
+// key files are named, never read into the log.
+func logConfig(log *slog.Logger, c *config.Config) {
+	log.Info("configuration", "file", c.Path, "state_dir", c.StateDir, "timezone", c.Timezone,
+		"delivery_days", c.Calendar.DeliveryDays, "max_rejected_rows", c.MaxRejectedRows,
+		"retention_days", c.RetentionDays, "outbox_retention_days", c.OutboxRetentionDays,
+		"sftp_listen", *c.SFTPServer.Listen, "http_listen", *c.HTTP.Listen)
+	for name, w := range c.Product {
+		log.Info("configuration window", "product", name, "release", w.Release, "deadline", w.Deadline, "cutoff", *w.Cutoff)
+	}
+	for _, v := range c.Vendor {
+		log.Info("configuration vendor", "vendor", v.Name, "municipalities", fmt.Sprint(v.Municipalities),
+			"products", fmt.Sprint(v.Products), "outbox", v.Outbox.Kind, "path", c.Resolve(v.Outbox.Path), "address", v.Outbox.Address)
+	}
+}
+
+func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("check-config", "check-config -c CONFIG", stderr)
+	cfgPath := fs.String("c", "/etc/leverance/leverance.toml", "configuration `file`")
+	if code, ok := parseFlags(fs, args, stdout); !ok {
+		return code
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err == nil {
+		err = cfg.CheckFiles()
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "%s: OK (%d vendors)\n", *cfgPath, len(cfg.Vendor))
+	return exitOK
+}

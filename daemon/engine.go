@@ -1,0 +1,240 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"leverance/compute"
+	"leverance/config"
+	"leverance/internal/fsutil"
+	"leverance/receipt"
+	"leverance/transfer"
+)
+
+// Paths are the directories of the state directory (documented in
+// docs/operations.md).
+type Paths struct {
+	Inbox, Archive, Quarantine, Staging, State string
+}
+
+// PathsOf returns the layout below the configured state_dir.
+func PathsOf(c *config.Config) Paths {
+	return Paths{
+		Inbox:      c.Resolve("inbox"),
+		Archive:    c.Resolve("archive"),
+		Quarantine: c.Resolve("quarantine"),
+		Staging:    c.Resolve("staging"),
+		State:      c.Resolve("state"),
+	}
+}
+
+// Options configure an Engine.
+type Options struct {
+	Config  *config.Config
+	Clock   Clock        // default SystemClock
+	Log     *slog.Logger // default slog.Default()
+	Sink    receipt.Sink // default: receipts to the log only
+	Version string       // program version, recorded with computed products
+	// NewOutbox makes a vendor's outbox; default: local outboxes only.
+	NewOutbox func(c *config.Config, v config.Vendor) (transfer.Outbox, error)
+}
+
+// Engine is the daemon's logic: accept, stage, publish, retain. Its methods
+// are safe for concurrent use; heavy computation runs outside the lock.
+type Engine struct {
+	mu        sync.Mutex
+	cfg       *config.Config
+	sched     *Schedule
+	vendors   []compute.Vendor
+	outboxes  map[string]transfer.Outbox
+	newOutbox func(*config.Config, config.Vendor) (transfer.Outbox, error)
+	paths     Paths
+	clock     Clock
+	log       *slog.Logger
+	sink      receipt.Sink
+	version   string
+	state     *State
+	staged    map[ExtractRef]*Manifest
+	attempts  map[string]int // failed publication attempts per slot (since start)
+	// ReloadFailures counts configurations that were refused on reload.
+	ReloadFailures atomic.Int64
+	ctx            context.Context
+}
+
+// New opens the state directory (creating it on first start), loads the
+// state and the staged products, and rolls unfinished publications forward
+// or back.
+func New(opt Options) (*Engine, error) {
+	e := &Engine{
+		clock:     opt.Clock,
+		log:       opt.Log,
+		sink:      opt.Sink,
+		version:   opt.Version,
+		newOutbox: opt.NewOutbox,
+		staged:    map[ExtractRef]*Manifest{},
+		attempts:  map[string]int{},
+		ctx:       context.Background(),
+	}
+	if e.clock == nil {
+		e.clock = SystemClock{}
+	}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	if e.sink == nil {
+		e.sink = &receipt.LogSink{Log: e.log}
+	}
+	if e.newOutbox == nil {
+		e.newOutbox = LocalOutbox
+	}
+	if err := e.apply(opt.Config); err != nil {
+		return nil, err
+	}
+	e.paths = PathsOf(opt.Config)
+	for _, d := range []string{e.paths.Inbox, e.paths.Archive, e.paths.Quarantine, e.paths.Staging, e.paths.State} {
+		if err := os.MkdirAll(d, fsutil.DirMode); err != nil {
+			return nil, fmt.Errorf("state directory: %w", err)
+		}
+	}
+	st, err := loadState(e.statePath(), e.sched.Day(e.clock.Now()).Compact())
+	if err != nil {
+		return nil, fmt.Errorf("load state: %w", err)
+	}
+	e.state = st
+	if err := e.loadStaged(); err != nil {
+		return nil, err
+	}
+	if err := e.save(); err != nil {
+		return nil, fmt.Errorf("save state: %w", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.recoverIntents()
+	return e, nil
+}
+
+// LocalOutbox makes local outboxes and refuses the other kinds.
+func LocalOutbox(c *config.Config, v config.Vendor) (transfer.Outbox, error) {
+	if v.Outbox.Kind != "local" {
+		return nil, fmt.Errorf("vendor %s: outbox kind %q is not supported by this build", v.Name, v.Outbox.Kind)
+	}
+	return transfer.NewLocal(c.Resolve(v.Outbox.Path))
+}
+
+// apply makes c the configuration in force. It builds everything first and
+// changes nothing on error.
+func (e *Engine) apply(c *config.Config) error {
+	sched, err := NewSchedule(c)
+	if err != nil {
+		return err
+	}
+	obs := map[string]transfer.Outbox{}
+	for _, v := range c.Vendor {
+		ob, err := e.newOutbox(c, v)
+		if err != nil {
+			return err
+		}
+		obs[v.Name] = ob
+	}
+	if e.cfg != nil && c.StateDir != e.cfg.StateDir {
+		return errors.New("state_dir cannot change on reload; restart the service")
+	}
+	e.cfg, e.sched, e.vendors, e.outboxes = c, sched, c.ComputeVendors(), obs
+	return nil
+}
+
+// Reload applies a new, validated configuration between two steps of work:
+// an in-flight publication finishes under the old one.
+func (e *Engine) Reload(c *config.Config) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.apply(c)
+}
+
+// Config returns the configuration in force.
+func (e *Engine) Config() *config.Config {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cfg
+}
+
+func (e *Engine) statePath() string { return filepath.Join(e.paths.State, "deliveries.json") }
+
+func (e *Engine) save() error { return e.state.save(e.statePath()) }
+
+func (e *Engine) record(r *receipt.Record) {
+	if r.Time.IsZero() {
+		r.Time = e.clock.Now().UTC()
+	}
+	if err := e.sink.Append(e.ctx, r); err != nil {
+		e.log.Error("receipt not written", "event", r.Event, "err", err)
+	}
+}
+
+func slotKey(p compute.Product, d compute.Date, vendor string) string {
+	return p.String() + "/" + d.Compact() + "/" + vendor
+}
+
+// vendor returns the compute vendor of that name.
+func (e *Engine) vendor(name string) *compute.Vendor {
+	for i := range e.vendors {
+		if e.vendors[i].Name == name {
+			return &e.vendors[i]
+		}
+	}
+	return nil
+}
+
+// Snapshot returns a copy of the delivery state, for status and tests.
+func (e *Engine) Snapshot() State {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := *e.state
+	s.Slots = map[string]*SlotState{}
+	for k, v := range e.state.Slots {
+		c := *v
+		s.Slots[k] = &c
+	}
+	s.Basis = map[string]ExtractRef{}
+	for k, v := range e.state.Basis {
+		s.Basis[k] = v
+	}
+	return s
+}
+
+// sortedRefs returns the staged extracts of as-of date a, highest revision
+// first.
+func (e *Engine) stagedFor(a compute.Date) []ExtractRef {
+	var refs []ExtractRef
+	for r := range e.staged {
+		if r.AsOf == a.Compact() {
+			refs = append(refs, r)
+		}
+	}
+	sort.Slice(refs, func(i, j int) bool { return refs[i].Revision > refs[j].Revision })
+	return refs
+}
+
+func removeIfExists(p string) error {
+	if err := os.RemoveAll(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

@@ -1,0 +1,356 @@
+package daemon
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"leverance/compute"
+	"leverance/internal/extract"
+	"leverance/internal/fsutil"
+	"leverance/receipt"
+	"leverance/transfer"
+)
+
+// catchUpDays bounds how far back Tick looks for unfinished slots.
+const catchUpDays = 40
+
+// retryDelay is the pause before a failed publication is tried again.
+const retryDelay = 30 * time.Second
+
+// Tick publishes every slot that is due at the clock's now, marks those
+// whose cutoff has passed as omitted, and returns when it next has work to
+// do (a release or a cutoff, or a retry).
+func (e *Engine) Tick() (next time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.clock.Now()
+	e.recoverIntents()
+	today := e.sched.Day(now)
+	if len(e.state.Intents) > 0 {
+		defer func() {
+			if r := now.Add(retryDelay); r.Before(next) {
+				next = r
+			}
+		}()
+	}
+	since, ok := compute.ParseCompactDate(e.state.Since)
+	if !ok || since < today.AddDays(-catchUpDays) {
+		since = today.AddDays(-catchUpDays)
+	}
+	next = e.sched.At(today.AddDays(1), 0) // at the latest: the next day starts
+	wake := func(t time.Time) {
+		if t.After(now) && t.Before(next) {
+			next = t
+		}
+	}
+	for _, p := range compute.Products() {
+		for d := since; d <= today.AddDays(1); d++ {
+			if !e.sched.IsDeliveryDay(p, d) {
+				continue
+			}
+			times := e.sched.SlotTimes(p, d)
+			for _, v := range e.vendors {
+				if !v.Takes(p) {
+					continue
+				}
+				key := slotKey(p, d, v.Name)
+				if e.state.Slots[key] != nil || e.state.Intents[key] != nil {
+					continue
+				}
+				if now.Before(times.Release) {
+					wake(times.Release)
+					continue
+				}
+				if times.Closed(now) {
+					e.omit(key, p, d, v.Name, times)
+					continue
+				}
+				wake(times.Cutoff)
+				ref, m := e.input(d)
+				if m == nil {
+					continue // waiting for the extract
+				}
+				if err := e.publish(key, p, d, v.Name, ref, m, times); err != nil {
+					e.attempts[key]++
+					e.log.Error("publication failed", "product", p.String(), "day", d.String(), "vendor", v.Name,
+						"attempt", e.attempts[key], "err", err)
+					e.record(&receipt.Record{Event: receipt.Fejl, Product: p.String(), Day: d.String(), Vendor: v.Name,
+						ErrorClass: errorClass(err), Message: err.Error(), Attempts: e.attempts[key]})
+					wake(now.Add(retryDelay))
+				}
+			}
+		}
+	}
+	return next
+}
+
+// input returns the extract a slot on day d publishes from: the revision
+// already published for its as-of date, or else the highest one staged.
+func (e *Engine) input(d compute.Date) (ExtractRef, *Manifest) {
+	a := InputAsOf(d)
+	if rev, ok := e.state.Published[a.Compact()]; ok {
+		ref := ExtractRef{AsOf: a.Compact(), Revision: rev}
+		return ref, e.staged[ref]
+	}
+	if refs := e.stagedFor(a); len(refs) > 0 {
+		return refs[0], e.staged[refs[0]]
+	}
+	return ExtractRef{}, nil
+}
+
+func (e *Engine) omit(key string, p compute.Product, d compute.Date, vendor string, times Times) {
+	reason := fmt.Sprintf("no accepted extract as of %s by the cutoff", InputAsOf(d))
+	if _, m := e.input(d); m != nil {
+		reason = fmt.Sprintf("not published by the cutoff after %d failed attempts", e.attempts[key])
+	}
+	e.state.Slots[key] = &SlotState{Status: Udeladt, Time: times.Cutoff, Outcome: Udeladt, Attempts: e.attempts[key]}
+	if err := e.save(); err != nil {
+		delete(e.state.Slots, key)
+		e.log.Error("state not saved", "err", err)
+		return
+	}
+	e.log.Warn("slot omitted", "product", p.String(), "day", d.String(), "vendor", vendor, "reason", reason)
+	e.record(&receipt.Record{Event: receipt.Udeladt, Product: p.String(), Day: d.String(), Vendor: vendor, Reason: reason,
+		Window: &receipt.Win{Release: times.Release.UTC(), Deadline: times.Deadline.UTC(), Cutoff: timePtr(times.Cutoff)}})
+}
+
+// publish stages the file and its .sha256 in the vendor's outbox, records
+// the intent, then commits both (SPEC §6.4, exactly once).
+func (e *Engine) publish(key string, p compute.Product, d compute.Date, vendor string, ref ExtractRef, m *Manifest, times Times) error {
+	f := m.file(vendor, p)
+	if f == nil {
+		var err error
+		if f, err = e.restage(m, vendor, p); err != nil {
+			return err
+		}
+	}
+	if p == compute.DagligeBeskeder {
+		basis := ""
+		if b, ok := e.state.Basis[vendor]; ok {
+			basis = b.String()
+		}
+		if f.Basis != basis {
+			var err error
+			if f, err = e.restage(m, vendor, p); err != nil {
+				return err
+			}
+		}
+	}
+	ob := e.outboxes[vendor]
+	data, err := os.Open(m.path(f))
+	if err != nil {
+		return fmt.Errorf("staged file: %w", err)
+	}
+	defer data.Close()
+	tmpData, err := ob.Stage(e.ctx, f.Name, data)
+	if err != nil {
+		return err
+	}
+	sum := compute.FileSum{Name: f.Name, SHA256: f.SHA256}
+	tmpSum, err := ob.Stage(e.ctx, f.Name+".sha256", bytes.NewReader([]byte(sum.SumLine())))
+	if err != nil {
+		ob.Discard(e.ctx, tmpData)
+		return err
+	}
+	in := &Intent{Time: e.clock.Now(), Input: ref, SHA256: f.SHA256, Size: f.Size, Attempts: e.attempts[key] + 1,
+		Files: []StagedFile{{tmpData, f.Name}, {tmpSum, f.Name + ".sha256"}}}
+	e.state.Intents[key] = in
+	if err := e.save(); err != nil {
+		delete(e.state.Intents, key)
+		ob.Discard(e.ctx, tmpData)
+		ob.Discard(e.ctx, tmpSum)
+		return fmt.Errorf("save state: %w", err)
+	}
+	return e.finish(key, in)
+}
+
+// finish commits an intent's files and records the delivery.
+func (e *Engine) finish(key string, in *Intent) error {
+	p, d, vendor, err := parseSlotKey(key)
+	if err != nil {
+		return err
+	}
+	ob := e.outboxes[vendor]
+	if ob == nil {
+		return fmt.Errorf("vendor %s is no longer configured", vendor)
+	}
+	for _, f := range in.Files {
+		if err := ob.Commit(e.ctx, f.Tmp, f.Name); err != nil {
+			return err
+		}
+	}
+	at := e.clock.Now()
+	times := e.sched.SlotTimes(p, d)
+	st := &SlotState{Status: receipt.Leveret, Time: at, Outcome: times.Outcome(at), File: in.Files[0].Name,
+		SHA256: in.SHA256, Size: in.Size, Input: in.Input.String(), Attempts: in.Attempts}
+	e.state.Slots[key] = st
+	delete(e.state.Intents, key)
+	prevBasis, hadBasis := e.state.Basis[vendor]
+	if p == compute.DagligeBeskeder {
+		e.state.Basis[vendor] = in.Input
+	}
+	_, hadPub := e.state.Published[in.Input.AsOf]
+	e.state.Published[in.Input.AsOf] = in.Input.Revision
+	if err := e.save(); err != nil {
+		// Undo in memory; the intent stays and is finished again.
+		delete(e.state.Slots, key)
+		e.state.Intents[key] = in
+		if hadBasis {
+			e.state.Basis[vendor] = prevBasis
+		} else if p == compute.DagligeBeskeder {
+			delete(e.state.Basis, vendor)
+		}
+		if !hadPub {
+			delete(e.state.Published, in.Input.AsOf)
+		}
+		return fmt.Errorf("save state: %w", err)
+	}
+	loc := ob.Location()
+	e.log.Info("published", "product", p.String(), "day", d.String(), "vendor", vendor, "file", st.File,
+		"outcome", st.Outcome, "outbox", loc.Path)
+	e.record(&receipt.Record{Event: receipt.Leveret, Product: p.String(), Day: d.String(), Vendor: vendor,
+		Outbox: &receipt.Place{Kind: loc.Kind, Host: loc.Host, HostKey: loc.HostKey, Path: loc.Path},
+		File:   st.File, SHA256: st.SHA256, Size: st.Size, Attempts: st.Attempts, Outcome: st.Outcome,
+		Window: &receipt.Win{Release: times.Release.UTC(), Deadline: times.Deadline.UTC(), Cutoff: timePtr(times.Cutoff)}})
+	return nil
+}
+
+// recoverIntents finishes the publications a crash interrupted: forward when
+// any file may already be visible or the window is open, back (discarding
+// the staged files) when nothing was committed and the cutoff has passed.
+func (e *Engine) recoverIntents() {
+	now := e.clock.Now()
+	for key, in := range e.state.Intents {
+		p, d, vendor, err := parseSlotKey(key)
+		if err != nil {
+			e.log.Error("bad intent dropped", "slot", key, "err", err)
+			delete(e.state.Intents, key)
+			continue
+		}
+		ob := e.outboxes[vendor]
+		if ob == nil {
+			continue
+		}
+		if e.sched.SlotTimes(p, d).Closed(now) && e.allStaged(ob, in) {
+			for _, f := range in.Files {
+				ob.Discard(e.ctx, f.Tmp)
+			}
+			delete(e.state.Intents, key)
+			e.log.Warn("interrupted publication rolled back: the cutoff has passed", "slot", key)
+			if err := e.save(); err != nil {
+				e.log.Error("state not saved", "err", err)
+			}
+			continue
+		}
+		if err := e.finish(key, in); err != nil {
+			e.log.Error("interrupted publication not finished", "slot", key, "err", err)
+			continue
+		}
+		e.log.Info("interrupted publication finished", "slot", key)
+	}
+}
+
+// allStaged reports whether every file of an intent is still under its
+// temporary name, i.e. nothing of it was committed.
+func (e *Engine) allStaged(ob transfer.Outbox, in *Intent) bool {
+	st, ok := ob.(interface{ Exists(string) bool })
+	if !ok {
+		return false
+	}
+	for _, f := range in.Files {
+		if !st.Exists(f.Tmp) {
+			return false
+		}
+	}
+	return true
+}
+
+func parseSlotKey(key string) (compute.Product, compute.Date, string, error) {
+	var ps, ds, v string
+	parts := bytes.SplitN([]byte(key), []byte("/"), 3)
+	if len(parts) == 3 {
+		ps, ds, v = string(parts[0]), string(parts[1]), string(parts[2])
+	}
+	p, ok1 := compute.ParseProduct(ps)
+	d, ok2 := compute.ParseCompactDate(ds)
+	if !ok1 || !ok2 || v == "" {
+		return 0, 0, "", fmt.Errorf("bad slot key %q", key)
+	}
+	return p, d, v, nil
+}
+
+// restage computes one vendor's product again from the archived extract with
+// the vendor's current basis: when daglige-beskeder was staged against a
+// basis that has changed since, or the vendor is new.
+func (e *Engine) restage(m *Manifest, vendor string, p compute.Product) (*ManifestFile, error) {
+	v := e.vendor(vendor)
+	if v == nil {
+		return nil, fmt.Errorf("vendor %s is not configured", vendor)
+	}
+	a, _ := compute.ParseCompactDate(m.Ref.AsOf)
+	one := *v
+	one.Products = []compute.Product{p}
+	job := compute.Job{Calendar: e.sched.Cal, Vendors: []compute.Vendor{one},
+		Reader: compute.ReaderOptions{MaxRejectedRows: e.cfg.MaxRejectedRows}, Basis: map[string]*compute.Snapshot{}}
+	basis := ""
+	if b, ok := e.state.Basis[vendor]; ok && p == compute.DagligeBeskeder && b.AsOf < m.Ref.AsOf {
+		snap, err := e.loadSnapshot(b)
+		if err != nil {
+			e.log.Warn("basis snapshot unavailable; first-delivery rule", "vendor", vendor, "basis", b.String(), "err", err)
+		} else {
+			job.Basis[vendor], basis = snap, b.String()
+		}
+	}
+	src := filepath.Join(e.paths.Archive, m.Extract)
+	if err := os.MkdirAll(filepath.Join(m.dir, vendor), fsutil.DirMode); err != nil {
+		return nil, err
+	}
+	name := p.FileName(a)
+	t, err := fsutil.Create(filepath.Join(m.dir, vendor, name), fsutil.FileMode)
+	if err != nil {
+		return nil, err
+	}
+	defer t.Abort()
+	res, err := extract.Compute(src, job, func(string, compute.Product, string) (io.Writer, error) {
+		return t, nil
+	}, func() { t.Truncate(0); t.Seek(0, 0) })
+	if err != nil {
+		return nil, fmt.Errorf("recompute %s for %s from %s: %w", p, vendor, m.Extract, err)
+	}
+	if len(res.Files) != 1 {
+		return nil, errors.New("recompute gave no file")
+	}
+	if err := t.Commit(); err != nil {
+		return nil, err
+	}
+	fs := res.Files[0]
+	mf := ManifestFile{Vendor: vendor, Product: p.String(), Name: fs.Name, SHA256: fs.SHA256, Size: fs.Size, Rows: fs.Rows, Basis: basis}
+	if old := m.file(vendor, p); old != nil {
+		*old = mf
+	} else {
+		m.Files = append(m.Files, mf)
+	}
+	if err := m.save(); err != nil {
+		return nil, err
+	}
+	e.log.Info("product recomputed for the vendor's current basis", "product", p.String(), "vendor", vendor, "extract", m.Extract, "basis", basis)
+	e.record(&receipt.Record{Event: receipt.Beregnet, Product: p.String(), Day: a.AddDays(1).String(), Vendor: vendor,
+		File: mf.Name, SHA256: mf.SHA256, Size: mf.Size, Rows: mf.Rows, InputSHA256: m.SHA256, Version: e.version})
+	return m.file(vendor, p), nil
+}
+
+// errorClass classifies a publication error for receipts and metrics.
+func errorClass(err error) string {
+	switch {
+	case errors.Is(err, transfer.ErrExists):
+		return "exists"
+	case errors.Is(err, os.ErrPermission):
+		return "permission"
+	}
+	return "local"
+}

@@ -1,0 +1,205 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"leverance/config"
+)
+
+// RunOptions configure Run.
+type RunOptions struct {
+	Options
+	// ConfigPath is read again on reload.
+	ConfigPath string
+	// Reload delivers a value for every SIGHUP.
+	Reload <-chan os.Signal
+	// Notifier tells systemd about the service's state.
+	Notifier *Notifier
+	// Rescan is how often the inbox is read in full besides the events
+	// (default 30 s): events can be lost.
+	Rescan time.Duration
+	// Grace is how long a stop waits for an extract being computed (default
+	// 30 s); what it leaves is cleaned at the next start.
+	Grace time.Duration
+	// Ready, when set, is called once the state is loaded.
+	Ready func(*Engine)
+}
+
+// Run runs the daemon until ctx is cancelled: the scheduler loop. Work that
+// takes long (computing an extract) runs on a worker goroutine; publishing,
+// reloading and the watchdog happen here, so a WATCHDOG=1 proves the loop
+// itself is alive.
+func Run(ctx context.Context, opt RunOptions) error {
+	if opt.Rescan <= 0 {
+		opt.Rescan = 30 * time.Second
+	}
+	if opt.Grace <= 0 {
+		opt.Grace = 30 * time.Second
+	}
+	log := opt.Log
+	if log == nil {
+		log = slog.Default()
+		opt.Log = log
+	}
+	e, err := New(opt.Options)
+	if err != nil {
+		return err
+	}
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("inbox watcher: %w", err)
+	}
+	defer w.Close()
+	if err := w.Add(e.paths.Inbox); err != nil {
+		return fmt.Errorf("watch inbox %s: %w", e.paths.Inbox, err)
+	}
+	if opt.Ready != nil {
+		opt.Ready(e)
+	}
+	notify := func(s string) {
+		if err := opt.Notifier.Notify(s); err != nil {
+			log.Warn("sd_notify failed", "state", s, "err", err)
+		}
+	}
+	notify("READY=1\nSTATUS=running")
+	log.Info("daemon ready", "state_dir", e.cfg.StateDir, "inbox", e.paths.Inbox, "vendors", len(e.vendors))
+
+	// The worker computes extracts one at a time, in the order they came.
+	queue := make(chan string, 1024)
+	done := make(chan string, 16)
+	workerCtx, stopWorker := context.WithCancel(context.Background())
+	defer stopWorker()
+	workerDone := make(chan struct{})
+	go func() {
+		defer close(workerDone)
+		for {
+			select {
+			case <-workerCtx.Done():
+				return
+			case name := <-queue:
+				if err := e.Accept(name); err != nil {
+					log.Error("extract not taken", "file", name, "err", err)
+				}
+				select {
+				case done <- name:
+				case <-workerCtx.Done():
+					return
+				}
+			}
+		}
+	}()
+	pending := map[string]bool{}
+	enqueue := func(name string) {
+		if pending[name] {
+			return
+		}
+		select {
+		case queue <- name:
+			pending[name] = true
+		default:
+			log.Warn("inbox queue full; the next rescan takes the file", "file", name)
+		}
+	}
+	scan := func() {
+		names, err := e.ScanInbox()
+		if err != nil {
+			log.Error("inbox scan failed", "err", err)
+			return
+		}
+		for _, n := range names {
+			enqueue(n)
+		}
+	}
+
+	scan()
+	e.Retain()
+	next := e.Tick()
+	timer := time.NewTimer(time.Until(next))
+	defer timer.Stop()
+	rescan := time.NewTicker(opt.Rescan)
+	defer rescan.Stop()
+	retain := time.NewTicker(time.Hour)
+	defer retain.Stop()
+	var watchdog <-chan time.Time
+	if iv := WatchdogInterval(); iv > 0 {
+		t := time.NewTicker(iv)
+		defer t.Stop()
+		watchdog = t.C
+		notify("WATCHDOG=1")
+	}
+	reset := func(t time.Time) {
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(time.Until(t))
+	}
+
+	for {
+		select {
+		case <-ctx.Done():
+			notify("STOPPING=1")
+			log.Info("stopping: waiting for work in progress", "grace", opt.Grace.String())
+			stopWorker()
+			select {
+			case <-workerDone:
+			case <-time.After(opt.Grace):
+				log.Warn("stopped with an extract still being computed; it is taken again at the next start")
+			}
+			log.Info("daemon stopped")
+			return nil
+		case ev, ok := <-w.Events:
+			if !ok {
+				return fmt.Errorf("inbox watcher closed")
+			}
+			if ev.Has(fsnotify.Create) || ev.Has(fsnotify.Rename) || ev.Has(fsnotify.Write) {
+				if name := filepath.Base(ev.Name); filepath.Dir(ev.Name) == filepath.Clean(e.paths.Inbox) {
+					if fi, err := os.Lstat(ev.Name); err == nil && fi.Mode().IsRegular() {
+						enqueue(name)
+					}
+				}
+			}
+		case err := <-w.Errors:
+			log.Warn("inbox watcher error; rescanning", "err", err)
+			scan()
+		case name := <-done:
+			delete(pending, name)
+			reset(e.Tick())
+		case <-rescan.C:
+			scan()
+		case <-retain.C:
+			e.Retain()
+		case <-timer.C:
+			reset(e.Tick())
+		case <-watchdog:
+			notify("WATCHDOG=1")
+		case <-opt.Reload:
+			notify("RELOADING=1")
+			if err := reload(e, opt.ConfigPath, log); err != nil {
+				log.Error("reload failed; keeping the configuration in force", "err", err)
+				e.ReloadFailures.Add(1)
+			} else {
+				log.Info("configuration reloaded", "config", opt.ConfigPath)
+				reset(e.Tick())
+			}
+			notify("READY=1")
+		}
+	}
+}
+
+func reload(e *Engine, path string, log *slog.Logger) error {
+	c, err := config.Load(path)
+	if err != nil {
+		return err
+	}
+	return e.Reload(c)
+}

@@ -1,0 +1,361 @@
+package daemon
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"leverance/compute"
+	"leverance/internal/extract"
+	"leverance/internal/fsutil"
+	"leverance/receipt"
+)
+
+// Manifest describes one staged extract: its products, computed and ready
+// to publish, in staging/<YYYYMMDD>_r<N>/.
+type Manifest struct {
+	Extract  string         `json:"extract"`
+	Ref      ExtractRef     `json:"ref"`
+	SHA256   string         `json:"sha256"`
+	Size     int64          `json:"size"`
+	Rows     int            `json:"rows"`
+	Invalid  int            `json:"invalid_rows"`
+	Citizens int            `json:"citizens"`
+	Files    []ManifestFile `json:"files"`
+	dir      string
+}
+
+// ManifestFile is one staged product file.
+type ManifestFile struct {
+	Vendor  string `json:"vendor"`
+	Product string `json:"product"`
+	Name    string `json:"name"`
+	SHA256  string `json:"sha256"`
+	Size    int64  `json:"size"`
+	Rows    int    `json:"rows"`
+	// Basis is the extract daglige-beskeder was compared with ("" for a
+	// first delivery).
+	Basis string `json:"basis,omitempty"`
+}
+
+func (m *Manifest) file(vendor string, p compute.Product) *ManifestFile {
+	for i := range m.Files {
+		if f := &m.Files[i]; f.Vendor == vendor && f.Product == p.String() {
+			return f
+		}
+	}
+	return nil
+}
+
+func (m *Manifest) path(f *ManifestFile) string { return filepath.Join(m.dir, f.Vendor, f.Name) }
+
+func (m *Manifest) save() error {
+	data, err := json.MarshalIndent(m, "", " ")
+	if err != nil {
+		return err
+	}
+	return fsutil.WriteFile(filepath.Join(m.dir, "manifest.json"), append(data, '\n'), fsutil.FileMode)
+}
+
+// loadStaged reads the manifests of every staged extract and removes the
+// debris of stagings that a crash interrupted.
+func (e *Engine) loadStaged() error {
+	ents, err := os.ReadDir(e.paths.Staging)
+	if err != nil {
+		return err
+	}
+	for _, ent := range ents {
+		p := filepath.Join(e.paths.Staging, ent.Name())
+		if strings.HasPrefix(ent.Name(), ".") {
+			e.log.Info("removing an interrupted staging", "dir", ent.Name())
+			if err := os.RemoveAll(p); err != nil {
+				return err
+			}
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(p, "manifest.json"))
+		if err != nil {
+			e.log.Warn("staging without manifest ignored", "dir", ent.Name(), "err", err)
+			continue
+		}
+		m := &Manifest{dir: p}
+		if err := json.Unmarshal(data, m); err != nil {
+			e.log.Warn("staging with a corrupt manifest ignored", "dir", ent.Name(), "err", err)
+			continue
+		}
+		e.staged[m.Ref] = m
+	}
+	return nil
+}
+
+// ScanInbox returns the names in the inbox that are ready to be taken, in
+// name order (so older as-of dates and lower revisions first).
+func (e *Engine) ScanInbox() ([]string, error) {
+	ents, err := os.ReadDir(e.paths.Inbox)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, ent := range ents {
+		if ent.Type().IsRegular() && !compute.IsTemporaryName(ent.Name()) {
+			names = append(names, ent.Name())
+		}
+	}
+	return names, nil
+}
+
+// Accept takes one file from the inbox (SPEC §1.1, §1.4): it validates and
+// computes it, stages the products and archives it; or quarantines it with
+// its report. Either way the file leaves the inbox only once it is kept
+// elsewhere. A temporary name is ignored.
+func (e *Engine) Accept(name string) error {
+	if compute.IsTemporaryName(name) || name != filepath.Base(name) {
+		return nil
+	}
+	src := filepath.Join(e.paths.Inbox, name)
+	if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
+		return nil // taken already (an event and a rescan can both name it)
+	}
+	n, ok := compute.ParseExtractName(name)
+	if !ok {
+		return e.quarantine(name, "", "not an extract: the name is not registreringer_YYYYMMDD[_N].csv[.gz]", 0, nil)
+	}
+	ref := ExtractRef{AsOf: n.AsOf.Compact(), Revision: n.Revision}
+
+	e.mu.Lock()
+	job := compute.Job{
+		Calendar: e.sched.Cal,
+		Vendors:  e.vendors,
+		Reader:   compute.ReaderOptions{MaxRejectedRows: e.cfg.MaxRejectedRows},
+		Snapshot: true,
+		Basis:    map[string]*compute.Snapshot{},
+	}
+	bases := map[string]string{}
+	for _, v := range e.vendors {
+		b, ok := e.state.Basis[v.Name]
+		if !ok || !v.Takes(compute.DagligeBeskeder) || b.AsOf >= ref.AsOf {
+			continue
+		}
+		snap, err := e.loadSnapshot(b)
+		if err != nil {
+			e.log.Warn("basis snapshot unavailable; first-delivery rule", "vendor", v.Name, "basis", b.String(), "err", err)
+			continue
+		}
+		job.Basis[v.Name], bases[v.Name] = snap, b.String()
+	}
+	e.mu.Unlock()
+
+	m, res, err := e.stage(src, ref, job, bases)
+	var rej *compute.RejectedError
+	if errors.As(err, &rej) {
+		return e.quarantine(name, res.SHA256, rej.Report.Summary(), rej.Report.ProblemCount, rej.Report)
+	}
+	if err != nil {
+		return fmt.Errorf("accept %s: %w", name, err)
+	}
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	arch := filepath.Join(e.paths.Archive, name)
+	if old, err := fsutil.SHA256File(arch); err == nil {
+		os.RemoveAll(m.dir)
+		if old == m.SHA256 {
+			e.log.Info("extract already accepted; removing the identical copy from the inbox", "file", name)
+			return os.Remove(src)
+		}
+		return e.quarantineLocked(name, m.SHA256, "a different file of this name was accepted before: send it as a new revision (_N)", 0, nil)
+	}
+	final := filepath.Join(e.paths.Staging, ref.String())
+	if err := removeIfExists(final); err != nil {
+		return err
+	}
+	if err := os.Rename(m.dir, final); err != nil {
+		return fmt.Errorf("stage %s: %w", name, err)
+	}
+	m.dir = final
+	if err := fsutil.SyncDir(e.paths.Staging); err != nil {
+		return err
+	}
+	if err := moveFile(src, arch); err != nil {
+		return fmt.Errorf("archive %s: %w", name, err)
+	}
+	e.staged[ref] = m
+	note := ""
+	if rev, ok := e.state.Published[ref.AsOf]; ok && rev != ref.Revision {
+		note = fmt.Sprintf("products of revision %d are already published: this revision is kept and published only on re-delivery", rev)
+	}
+	e.log.Info("extract accepted", "file", name, "as_of", n.AsOf.String(), "revision", ref.Revision,
+		"rows", res.Report.Rows, "invalid_rows", res.Report.InvalidRows, "citizens", res.Citizens, "no_dagpengeperiode", res.NoPeriod, "note", note)
+	e.record(&receipt.Record{Event: receipt.Modtaget, File: name, AsOf: n.AsOf.String(), Revision: ref.Revision,
+		SHA256: m.SHA256, Size: m.Size, Rows: m.Rows, Problems: m.Invalid, Reason: note})
+	for _, f := range m.Files {
+		e.record(&receipt.Record{Event: receipt.Beregnet, Product: f.Product, Day: n.AsOf.AddDays(1).String(), Vendor: f.Vendor,
+			File: f.Name, SHA256: f.SHA256, Size: f.Size, Rows: f.Rows, InputSHA256: m.SHA256, Version: e.version})
+	}
+	return nil
+}
+
+// stage computes an extract into a hidden directory in staging/ and returns
+// its manifest; the caller renames it into place.
+func (e *Engine) stage(src string, ref ExtractRef, job compute.Job, bases map[string]string) (*Manifest, *extract.Result, error) {
+	dir := filepath.Join(e.paths.Staging, "."+ref.String()+"-"+randHex())
+	if err := os.Mkdir(dir, fsutil.DirMode); err != nil {
+		return nil, &extract.Result{}, err
+	}
+	var files []*os.File
+	closeAll := func() {
+		for _, f := range files {
+			f.Close()
+		}
+		files = nil
+	}
+	fail := func(err error) error {
+		closeAll()
+		os.RemoveAll(dir)
+		return err
+	}
+	out := func(vendor string, p compute.Product, name string) (io.Writer, error) {
+		if err := os.MkdirAll(filepath.Join(dir, vendor), fsutil.DirMode); err != nil {
+			return nil, err
+		}
+		f, err := os.OpenFile(filepath.Join(dir, vendor, name), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fsutil.FileMode)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+		return f, nil
+	}
+	reset := func() {
+		closeAll()
+		os.RemoveAll(dir)
+		os.Mkdir(dir, fsutil.DirMode)
+	}
+	res, err := extract.Compute(src, job, out, reset)
+	if res == nil {
+		res = &extract.Result{}
+	}
+	if err != nil {
+		return nil, res, fail(err)
+	}
+	for _, f := range files {
+		if err := f.Sync(); err != nil {
+			return nil, res, fail(err)
+		}
+	}
+	closeAll()
+	m := &Manifest{Extract: filepath.Base(src), Ref: ref, SHA256: res.SHA256, Size: res.Size,
+		Rows: res.Report.Rows, Invalid: res.Report.InvalidRows, Citizens: res.Citizens, dir: dir}
+	for _, f := range res.Files {
+		mf := ManifestFile{Vendor: f.Vendor, Product: f.Product.String(), Name: f.Name, SHA256: f.SHA256, Size: f.Size, Rows: f.Rows}
+		if f.Product == compute.DagligeBeskeder {
+			mf.Basis = bases[f.Vendor]
+		}
+		m.Files = append(m.Files, mf)
+	}
+	snap, err := fsutil.Create(filepath.Join(dir, "snapshot.bin"), fsutil.FileMode)
+	if err == nil {
+		if _, err = res.Snapshot.WriteTo(snap); err != nil {
+			snap.Abort()
+		} else {
+			err = snap.Commit()
+		}
+	}
+	if err == nil {
+		err = m.save()
+	}
+	if err != nil {
+		return nil, res, fail(err)
+	}
+	return m, res, nil
+}
+
+// loadSnapshot returns the snapshot of a staged extract, recomputing it from
+// the archived extract when the file is missing.
+func (e *Engine) loadSnapshot(ref ExtractRef) (*compute.Snapshot, error) {
+	if m := e.staged[ref]; m != nil {
+		f, err := os.Open(filepath.Join(m.dir, "snapshot.bin"))
+		if err == nil {
+			defer f.Close()
+			return compute.ReadSnapshot(f)
+		}
+		e.log.Warn("snapshot missing; recomputing it from the archive", "extract", ref.String(), "err", err)
+	}
+	name := "registreringer_" + ref.AsOf
+	if ref.Revision > 1 {
+		name += fmt.Sprintf("_%d", ref.Revision)
+	}
+	for _, ext := range []string{".csv", ".csv.gz"} {
+		p := filepath.Join(e.paths.Archive, name+ext)
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		res, err := extract.Compute(p, compute.Job{Calendar: e.sched.Cal, Snapshot: true,
+			Reader: compute.ReaderOptions{MaxRejectedRows: e.cfg.MaxRejectedRows}}, nil, func() {})
+		if err != nil {
+			return nil, err
+		}
+		return res.Snapshot, nil
+	}
+	return nil, fmt.Errorf("extract %s is neither staged nor archived", ref)
+}
+
+// quarantine moves a rejected file to quarantine/ with its report beside it
+// and records the rejection.
+func (e *Engine) quarantine(name, sha, reason string, problems int, rep *compute.Report) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.quarantineLocked(name, sha, reason, problems, rep)
+}
+
+func (e *Engine) quarantineLocked(name, sha, reason string, problems int, rep *compute.Report) error {
+	src := filepath.Join(e.paths.Inbox, name)
+	if sha == "" {
+		sha, _ = fsutil.SHA256File(src)
+	}
+	dst := filepath.Join(e.paths.Quarantine, name)
+	for i := 1; ; i++ {
+		if _, err := os.Lstat(dst); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		dst = filepath.Join(e.paths.Quarantine, fmt.Sprintf("%s.%d", name, i))
+	}
+	var text strings.Builder
+	if rep != nil {
+		rep.WriteTo(&text)
+	} else {
+		fmt.Fprintf(&text, "%s: rejected: %s\n", name, reason)
+	}
+	if err := fsutil.WriteFile(dst+".error.txt", []byte(text.String()), fsutil.FileMode); err != nil {
+		return fmt.Errorf("quarantine %s: %w", name, err)
+	}
+	if err := moveFile(src, dst); err != nil {
+		return fmt.Errorf("quarantine %s: %w", name, err)
+	}
+	e.log.Warn("extract rejected", "file", name, "quarantined_as", filepath.Base(dst), "reason", reason)
+	e.record(&receipt.Record{Event: receipt.Afvist, File: name, SHA256: sha, Reason: reason, Problems: problems})
+	return nil
+}
+
+// moveFile renames src to dst and makes both directories durable.
+func moveFile(src, dst string) error {
+	if err := os.Rename(src, dst); err != nil {
+		return err
+	}
+	if err := fsutil.SyncDir(filepath.Dir(dst)); err != nil {
+		return err
+	}
+	return fsutil.SyncDir(filepath.Dir(src))
+}
+
+func randHex() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
