@@ -258,12 +258,8 @@ func (e *Engine) recoverIntents() {
 // allStaged reports whether every file of an intent is still under its
 // temporary name, i.e. nothing of it was committed.
 func (e *Engine) allStaged(ob transfer.Outbox, in *Intent) bool {
-	st, ok := ob.(interface{ Exists(string) bool })
-	if !ok {
-		return false
-	}
 	for _, f := range in.Files {
-		if !st.Exists(f.Tmp) {
+		if ok, err := ob.Exists(e.ctx, f.Tmp); !ok || err != nil {
 			return false
 		}
 	}

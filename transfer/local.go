@@ -113,9 +113,11 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// Exists reports whether name is in the outbox (used by recovery to tell a
-// staged file from a committed one).
-func (l *Local) Exists(name string) bool {
+// Exists implements Outbox.
+func (l *Local) Exists(ctx context.Context, name string) (bool, error) {
 	_, err := os.Lstat(filepath.Join(l.Dir, name))
-	return err == nil
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
 }

@@ -19,6 +19,9 @@ type Outbox interface {
 	Commit(ctx context.Context, tmp, name string) error
 	// Discard removes a staged temporary file; a missing one is no error.
 	Discard(ctx context.Context, tmp string) error
+	// Exists reports whether a file of that name is in the outbox. Recovery
+	// uses it to tell a staged file from a committed one.
+	Exists(ctx context.Context, name string) (bool, error)
 	// Location describes the outbox for receipts and logs.
 	Location() Location
 }
