@@ -267,7 +267,10 @@ func newCum(rows []Row, p Date) *cum {
 		}
 		if n := len(c.segs); n > 0 {
 			prev := &c.segs[n-1]
-			total += prev.rate * int64(start-prev.start)
+			// Measured from the segment's own start: after a merge, prev
+			// spans several points, so adding per point would count the
+			// merged days again.
+			total = prev.before + prev.rate*int64(start-prev.start)
 			if prev.rate == rate {
 				continue // merge equal neighbours
 			}
