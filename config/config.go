@@ -35,6 +35,7 @@ type Config struct {
 	Product    map[string]Window `toml:"product"`
 	Vendor     []Vendor          `toml:"vendor"`
 	SFTPServer SFTPServer        `toml:"sftp_server"`
+	Receipts   Receipts          `toml:"receipts"`
 	HTTP       HTTP              `toml:"http"`
 
 	// Path is the file the configuration was read from (not a key).
@@ -81,6 +82,41 @@ type Outbox struct {
 // SFTPServer is the [sftp_server] table; an empty Listen turns it off.
 type SFTPServer struct {
 	Listen *string `toml:"listen"`
+}
+
+// Receipts is the [receipts] table: the receipts log's signing key. Without
+// signing_key the key comes from systemd's LoadCredential= (a credential
+// named receipts.key), else from state_dir/keys/receipts.key, which the
+// daemon creates on first start.
+type Receipts struct {
+	SigningKey string `toml:"signing_key"`
+	PublicKey  string `toml:"public_key"`
+}
+
+// SigningKeyPath returns where the receipts signing key is read from.
+func (c *Config) SigningKeyPath() string {
+	if c.Receipts.SigningKey != "" {
+		return c.Resolve(c.Receipts.SigningKey)
+	}
+	if dir := os.Getenv("CREDENTIALS_DIRECTORY"); dir != "" {
+		if p := filepath.Join(dir, "receipts.key"); fileExists(p) {
+			return p
+		}
+	}
+	return c.Resolve("keys/receipts.key")
+}
+
+// PublicKeyPath returns where the receipts log's public key is kept.
+func (c *Config) PublicKeyPath() string {
+	if c.Receipts.PublicKey != "" {
+		return c.Resolve(c.Receipts.PublicKey)
+	}
+	return c.Resolve("keys/receipts.pub")
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // HTTP is the [http] table; an empty Listen turns it off.

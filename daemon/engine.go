@@ -44,6 +44,10 @@ type Options struct {
 	Log     *slog.Logger // default slog.Default()
 	Sink    receipt.Sink // default: receipts to the log only
 	Version string       // program version, recorded with computed products
+	// Metrics, default a fresh set.
+	Metrics *Metrics
+	// Records reads the receipts for the status; default: none.
+	Records func() ([]receipt.Record, error)
 	// NewOutbox makes a vendor's outbox; default: local outboxes only.
 	NewOutbox func(c *config.Config, v config.Vendor) (transfer.Outbox, error)
 }
@@ -63,6 +67,8 @@ type Engine struct {
 	sink      receipt.Sink
 	version   string
 	state     *State
+	metrics   *Metrics
+	records   func() ([]receipt.Record, error)
 	staged    map[ExtractRef]*Manifest
 	attempts  map[string]int // failed publication attempts per slot (since start)
 	// ReloadFailures counts configurations that were refused on reload.
@@ -83,6 +89,14 @@ func New(opt Options) (*Engine, error) {
 		staged:    map[ExtractRef]*Manifest{},
 		attempts:  map[string]int{},
 		ctx:       context.Background(),
+		metrics:   opt.Metrics,
+		records:   opt.Records,
+	}
+	if e.metrics == nil {
+		e.metrics = NewMetrics(opt.Version)
+	}
+	if e.records == nil {
+		e.records = func() ([]receipt.Record, error) { return nil, nil }
 	}
 	if e.clock == nil {
 		e.clock = SystemClock{}
@@ -177,7 +191,9 @@ func (e *Engine) record(r *receipt.Record) {
 	}
 	if err := e.sink.Append(e.ctx, r); err != nil {
 		e.log.Error("receipt not written", "event", r.Event, "err", err)
+		return
 	}
+	e.metrics.ReceiptsRecords.Set(float64(r.Seq))
 }
 
 func slotKey(p compute.Product, d compute.Date, vendor string) string {

@@ -16,6 +16,7 @@ import (
 
 	"leverance/config"
 	"leverance/receipt"
+	"leverance/transfer"
 )
 
 var cph = func() *time.Location {
@@ -528,7 +529,7 @@ func TestRecoverIntent(t *testing.T) {
 	}
 }
 
-type failingCommit struct{ outboxI }
+type failingCommit struct{ transfer.Outbox }
 
 func (f failingCommit) Commit(context.Context, string, string) error { return os.ErrDeadlineExceeded }
 

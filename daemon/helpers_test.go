@@ -1,10 +1,5 @@
 package daemon
 
-import (
-	"leverance/compute"
-	"leverance/transfer"
-)
-
-type outboxI = transfer.Outbox
+import "leverance/compute"
 
 func mk(y, m, d int) compute.Date { return compute.MkDate(y, m, d) }

@@ -75,8 +75,10 @@ func (e *Engine) Tick() (next time.Time) {
 				if m == nil {
 					continue // waiting for the extract
 				}
+				e.metrics.Attempts.WithLabelValues(p.String(), v.Name).Inc()
 				if err := e.publish(key, p, d, v.Name, ref, m, times); err != nil {
 					e.attempts[key]++
+					e.metrics.Failures.WithLabelValues(errorClass(err)).Inc()
 					e.log.Error("publication failed", "product", p.String(), "day", d.String(), "vendor", v.Name,
 						"attempt", e.attempts[key], "err", err)
 					e.record(&receipt.Record{Event: receipt.Fejl, Product: p.String(), Day: d.String(), Vendor: v.Name,
@@ -114,6 +116,7 @@ func (e *Engine) omit(key string, p compute.Product, d compute.Date, vendor stri
 		e.log.Error("state not saved", "err", err)
 		return
 	}
+	e.metrics.Publications.WithLabelValues(p.String(), vendor, Udeladt).Inc()
 	e.log.Warn("slot omitted", "product", p.String(), "day", d.String(), "vendor", vendor, "reason", reason)
 	e.record(&receipt.Record{Event: receipt.Udeladt, Product: p.String(), Day: d.String(), Vendor: vendor, Reason: reason,
 		Window: &receipt.Win{Release: times.Release.UTC(), Deadline: times.Deadline.UTC(), Cutoff: timePtr(times.Cutoff)}})
@@ -210,6 +213,9 @@ func (e *Engine) finish(key string, in *Intent) error {
 		}
 		return fmt.Errorf("save state: %w", err)
 	}
+	e.metrics.Publications.WithLabelValues(p.String(), vendor, st.Outcome).Inc()
+	e.metrics.BytesSent.WithLabelValues(vendor).Add(float64(st.Size))
+	e.metrics.LastPublication.WithLabelValues(p.String(), vendor).Set(float64(at.Unix()))
 	loc := ob.Location()
 	e.log.Info("published", "product", p.String(), "day", d.String(), "vendor", vendor, "file", st.File,
 		"outcome", st.Outcome, "outbox", loc.Path)
@@ -217,7 +223,24 @@ func (e *Engine) finish(key string, in *Intent) error {
 		Outbox: &receipt.Place{Kind: loc.Kind, Host: loc.Host, HostKey: loc.HostKey, Path: loc.Path},
 		File:   st.File, SHA256: st.SHA256, Size: st.Size, Attempts: st.Attempts, Outcome: st.Outcome,
 		Window: &receipt.Win{Release: times.Release.UTC(), Deadline: times.Deadline.UTC(), Cutoff: timePtr(times.Cutoff)}})
+	e.copyCheckpoint(vendor, ob)
 	return nil
+}
+
+// copyCheckpoint puts the log's current signed checkpoint into the vendor's
+// outbox as checkpoint.txt (SPEC §7.3): vendors hold witnesses of the log.
+func (e *Engine) copyCheckpoint(vendor string, ob transfer.Outbox) {
+	cp, ok := e.sink.(interface{ Checkpoint() ([]byte, error) })
+	if !ok {
+		return
+	}
+	data, err := cp.Checkpoint()
+	if err == nil {
+		err = transfer.Replace(e.ctx, ob, "checkpoint.txt", data)
+	}
+	if err != nil {
+		e.log.Warn("checkpoint.txt not copied to the outbox", "vendor", vendor, "err", err)
+	}
 }
 
 // recoverIntents finishes the publications a crash interrupted: forward when
@@ -336,7 +359,8 @@ func (e *Engine) restage(m *Manifest, vendor string, p compute.Product) (*Manife
 	}
 	e.log.Info("product recomputed for the vendor's current basis", "product", p.String(), "vendor", vendor, "extract", m.Extract, "basis", basis)
 	e.record(&receipt.Record{Event: receipt.Beregnet, Product: p.String(), Day: a.AddDays(1).String(), Vendor: vendor,
-		File: mf.Name, SHA256: mf.SHA256, Size: mf.Size, Rows: mf.Rows, InputSHA256: m.SHA256, Version: e.version})
+		File: mf.Name, SHA256: mf.SHA256, Size: mf.Size, Rows: mf.Rows, InputSHA256: m.SHA256, Version: e.version,
+		Input: m.Ref.String(), Basis: basis})
 	return m.file(vendor, p), nil
 }
 

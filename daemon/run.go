@@ -2,15 +2,21 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
 
 	"leverance/config"
+	"leverance/internal/fsutil"
+	"leverance/receipt"
 )
 
 // RunOptions configure Run.
@@ -28,8 +34,36 @@ type RunOptions struct {
 	// Grace is how long a stop waits for an extract being computed (default
 	// 30 s); what it leaves is cleaned at the next start.
 	Grace time.Duration
-	// Ready, when set, is called once the state is loaded.
-	Ready func(*Engine)
+	// Ready, when set, is called once the state is loaded, with the HTTP
+	// address (nil when off).
+	Ready func(e *Engine, httpAddr net.Addr)
+}
+
+// OpenReceipts opens the receipts log of the configuration, creating the
+// signing key on first start when none is configured.
+func OpenReceipts(c *config.Config, log *slog.Logger) (*receipt.Log, error) {
+	keyPath := c.SigningKeyPath()
+	skey, err := os.ReadFile(keyPath)
+	if errors.Is(err, fs.ErrNotExist) && c.Receipts.SigningKey == "" && keyPath == c.Resolve("keys/receipts.key") {
+		if err := os.MkdirAll(filepath.Dir(keyPath), 0o750); err != nil {
+			return nil, err
+		}
+		s, v, err := receipt.GenerateKey("leverance")
+		if err != nil {
+			return nil, err
+		}
+		if err := fsutil.WriteFile(keyPath, []byte(s+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+		if err := fsutil.WriteFile(c.PublicKeyPath(), []byte(v+"\n"), 0o644); err != nil {
+			return nil, err
+		}
+		log.Warn("created a new receipts signing key; give auditors the public key", "key", keyPath, "public_key", c.PublicKeyPath())
+		skey = []byte(s)
+	} else if err != nil {
+		return nil, fmt.Errorf("receipts signing key: %w", err)
+	}
+	return receipt.OpenLog(c.Resolve("receipts"), string(skey), log.With("component", "receipts"))
 }
 
 // Run runs the daemon until ctx is cancelled: the scheduler loop. Work that
@@ -48,9 +82,30 @@ func Run(ctx context.Context, opt RunOptions) error {
 		log = slog.Default()
 		opt.Log = log
 	}
+	if opt.Sink == nil {
+		l, err := OpenReceipts(opt.Config, log)
+		if err != nil {
+			return err
+		}
+		opt.Sink = l
+		dir := opt.Config.Resolve("receipts")
+		opt.Records = func() ([]receipt.Record, error) { return receipt.ReadRecords(dir) }
+	}
+	if opt.Metrics == nil {
+		opt.Metrics = NewMetrics(opt.Version)
+	}
 	e, err := New(opt.Options)
 	if err != nil {
 		return err
+	}
+	var ready atomic.Bool
+	var httpAddr net.Addr
+	if addr := *opt.Config.HTTP.Listen; addr != "" {
+		httpAddr, err = serveHTTP(ctx, addr, e.Handler(&ready), log)
+		if err != nil {
+			return fmt.Errorf("http listen %s: %w", addr, err)
+		}
+		log.Info("http status page", "url", "http://"+httpAddr.String()+"/")
 	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -60,8 +115,9 @@ func Run(ctx context.Context, opt RunOptions) error {
 	if err := w.Add(e.paths.Inbox); err != nil {
 		return fmt.Errorf("watch inbox %s: %w", e.paths.Inbox, err)
 	}
+	ready.Store(true)
 	if opt.Ready != nil {
-		opt.Ready(e)
+		opt.Ready(e, httpAddr)
 	}
 	notify := func(s string) {
 		if err := opt.Notifier.Notify(s); err != nil {
@@ -187,7 +243,10 @@ func Run(ctx context.Context, opt RunOptions) error {
 			if err := reload(e, opt.ConfigPath, log); err != nil {
 				log.Error("reload failed; keeping the configuration in force", "err", err)
 				e.ReloadFailures.Add(1)
+				e.metrics.ReloadFailures.Inc()
+				e.metrics.ReloadOK.Set(0)
 			} else {
+				e.metrics.ReloadOK.Set(1)
 				log.Info("configuration reloaded", "config", opt.ConfigPath)
 				reset(e.Tick())
 			}

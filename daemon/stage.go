@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"leverance/compute"
 	"leverance/internal/extract"
@@ -152,7 +153,9 @@ func (e *Engine) Accept(name string) error {
 	}
 	e.mu.Unlock()
 
+	began := time.Now()
 	m, res, err := e.stage(src, ref, job, bases)
+	e.metrics.ComputeSeconds.Observe(time.Since(began).Seconds())
 	var rej *compute.RejectedError
 	if errors.As(err, &rej) {
 		return e.quarantine(name, res.SHA256, rej.Report.Summary(), rej.Report.ProblemCount, rej.Report)
@@ -187,6 +190,8 @@ func (e *Engine) Accept(name string) error {
 		return fmt.Errorf("archive %s: %w", name, err)
 	}
 	e.staged[ref] = m
+	e.metrics.Extracts.WithLabelValues("accepted").Inc()
+	e.metrics.DataQuality.WithLabelValues("no_dagpengeperiode").Add(float64(res.NoPeriod))
 	note := ""
 	if rev, ok := e.state.Published[ref.AsOf]; ok && rev != ref.Revision {
 		note = fmt.Sprintf("products of revision %d are already published: this revision is kept and published only on re-delivery", rev)
@@ -197,7 +202,8 @@ func (e *Engine) Accept(name string) error {
 		SHA256: m.SHA256, Size: m.Size, Rows: m.Rows, Problems: m.Invalid, Reason: note})
 	for _, f := range m.Files {
 		e.record(&receipt.Record{Event: receipt.Beregnet, Product: f.Product, Day: n.AsOf.AddDays(1).String(), Vendor: f.Vendor,
-			File: f.Name, SHA256: f.SHA256, Size: f.Size, Rows: f.Rows, InputSHA256: m.SHA256, Version: e.version})
+			File: f.Name, SHA256: f.SHA256, Size: f.Size, Rows: f.Rows, InputSHA256: m.SHA256, Version: e.version,
+			Input: ref.String(), Basis: f.Basis})
 	}
 	return nil
 }
@@ -338,6 +344,7 @@ func (e *Engine) quarantineLocked(name, sha, reason string, problems int, rep *c
 	if err := moveFile(src, dst); err != nil {
 		return fmt.Errorf("quarantine %s: %w", name, err)
 	}
+	e.metrics.Extracts.WithLabelValues("rejected").Inc()
 	e.log.Warn("extract rejected", "file", name, "quarantined_as", filepath.Base(dst), "reason", reason)
 	e.record(&receipt.Record{Event: receipt.Afvist, File: name, SHA256: sha, Reason: reason, Problems: problems})
 	return nil

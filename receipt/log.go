@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -310,6 +311,9 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 	}
 	n := l.n
 	r.Seq = n + 1
+	if r.Time.IsZero() {
+		r.Time = time.Now().UTC()
+	}
 	line, err := json.Marshal(r)
 	if err != nil {
 		return err

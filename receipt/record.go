@@ -41,6 +41,8 @@ type Record struct {
 	Day         string `json:"day,omitempty"` // delivery day YYYY-MM-DD
 	Vendor      string `json:"vendor,omitempty"`
 	InputSHA256 string `json:"input_sha256,omitempty"`
+	Basis       string `json:"basis,omitempty"` // daglige-beskeder: the extract compared with (YYYYMMDD_rN)
+	Input       string `json:"input,omitempty"` // the extract computed from (YYYYMMDD_rN)
 	Version     string `json:"program_version,omitempty"`
 	Outbox      *Place `json:"outbox,omitempty"`
 	Attempts    int    `json:"attempts,omitempty"`
@@ -90,9 +92,9 @@ func (l *LogSink) Append(ctx context.Context, r *Record) error {
 	l.seq++
 	r.Seq = l.seq
 	attrs := []any{"seq", r.Seq, "event", r.Event}
-	for k, v := range map[string]string{"file": r.File, "product": r.Product, "day": r.Day, "vendor": r.Vendor, "outcome": r.Outcome, "reason": r.Reason} {
-		if v != "" {
-			attrs = append(attrs, k, v)
+	for _, kv := range [...][2]string{{"file", r.File}, {"product", r.Product}, {"day", r.Day}, {"vendor", r.Vendor}, {"outcome", r.Outcome}, {"reason", r.Reason}} {
+		if kv[1] != "" {
+			attrs = append(attrs, kv[0], kv[1])
 		}
 	}
 	l.Log.Info("receipt", attrs...)

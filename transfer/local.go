@@ -121,3 +121,11 @@ func (l *Local) Exists(ctx context.Context, name string) (bool, error) {
 	}
 	return err == nil, err
 }
+
+// Remove removes a file from the outbox; a missing one is no error.
+func (l *Local) Remove(ctx context.Context, name string) error {
+	if err := os.Remove(filepath.Join(l.Dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}

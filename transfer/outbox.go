@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -42,4 +43,28 @@ var ErrExists = errors.New("a different file with that name is already in the ou
 // Stage uses (and that a vendor must never see listed).
 func IsTemporary(name string) bool {
 	return strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".partial")
+}
+
+// Replace writes a small file (checkpoint.txt) into the outbox, replacing the
+// one there atomically: staged under a temporary name, the old one removed,
+// the new one committed. A vendor sees the old file, briefly none, or the new
+// one; never a partial one.
+func Replace(ctx context.Context, ob Outbox, name string, data []byte) error {
+	tmp, err := ob.Stage(ctx, name, bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	if r, ok := ob.(interface {
+		Remove(ctx context.Context, name string) error
+	}); ok {
+		if err := r.Remove(ctx, name); err != nil {
+			ob.Discard(ctx, tmp)
+			return err
+		}
+	}
+	if err := ob.Commit(ctx, tmp, name); err != nil {
+		ob.Discard(ctx, tmp)
+		return err
+	}
+	return nil
 }

@@ -129,7 +129,7 @@ func computeFiles(path string, job compute.Job, outDir string, stderr io.Writer)
 	return oc, exitOK
 }
 
-func cmdGenerate(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "not yet")
-	return exitFailure
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

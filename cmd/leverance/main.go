@@ -35,6 +35,12 @@ func init() {
 		"generate":     {"write a synthetic registration extract", cmdGenerate},
 		"version":      {"print the version", cmdVersion},
 		"run":          {"run the daemon in the foreground", cmdRun},
+		"status":       {"print the public status lines and a table per product and vendor", cmdStatus},
+		"receipts":     {"verify, list, show and prove records of the receipts log", cmdReceipts},
+		"keygen":       {"create a receipts signing key", cmdKeygen},
+		"redeliver":    {"deliver a (product, day, vendor) again, with a reason", cmdRedeliver},
+		"expect":       {"set the expected date of a late weekly delivery", cmdExpect},
+		"recompute":    {"recompute a computed product from the archived extract and compare", cmdRecompute},
 		"check-config": {"validate the configuration without starting anything", cmdCheckConfig},
 		"help":         {"show this help", cmdHelp},
 	}

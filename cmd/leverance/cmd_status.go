@@ -1,0 +1,73 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"leverance/receipt"
+	"leverance/schedule"
+	"leverance/status"
+)
+
+func cmdStatus(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("status", "status -c CONFIG [--json] [--at TIME]", stderr)
+	cfgPath := fs.String("c", "/etc/leverance/leverance.toml", "configuration `file`")
+	asJSON := fs.Bool("json", false, "print the status as JSON")
+	atFlag := fs.String("at", "", "the status as of `TIME` (RFC 3339), from the log as it was then")
+	if code, ok := parseFlags(fs, args, stdout); !ok {
+		return code
+	}
+	cfg, ok := loadConfig(*cfgPath, stderr)
+	if !ok {
+		return exitUsage
+	}
+	s, err := schedule.New(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	now := time.Now()
+	if *atFlag != "" {
+		if now, err = time.Parse(time.RFC3339, *atFlag); err != nil {
+			fmt.Fprintf(stderr, "--at: %v\n", err)
+			return exitUsage
+		}
+	}
+	recs, err := receipt.ReadRecords(cfg.Resolve("receipts"))
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitFailure
+	}
+	st := status.Compute(status.Input{Records: recs, Schedule: s, Vendors: cfg.ComputeVendors(), Now: now})
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(st)
+		return exitOK
+	}
+	line := func(l, why string) {
+		if l == "" {
+			l = "(ingen linje: " + why + ")"
+		}
+		fmt.Fprintln(stdout, l)
+	}
+	line(st.Daily, st.DailyWhy)
+	line(st.Weekly, st.WeeklyWhy)
+	fmt.Fprintln(stdout)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PRODUCT\tDAY\tVENDOR\tSTATE\tPUBLISHED\tOUTCOME")
+	for _, p := range st.Products {
+		for _, sl := range p.Slots {
+			pub := ""
+			if sl.Published != nil {
+				pub = sl.Published.In(s.Loc).Format("2006-01-02 15:04")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Product, p.Day, sl.Vendor, sl.State, pub, sl.Outcome)
+		}
+	}
+	tw.Flush()
+	return exitOK
+}

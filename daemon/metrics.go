@@ -1,0 +1,71 @@
+package daemon
+
+import (
+	"runtime"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the daemon's Prometheus metrics (SPEC §8). Names follow the
+// Prometheus conventions: a leverance_ prefix, _total for counters, base
+// units (seconds, bytes).
+type Metrics struct {
+	Registry        *prometheus.Registry
+	Extracts        *prometheus.CounterVec // result: accepted, rejected
+	ComputeSeconds  prometheus.Histogram   // accept: validate + compute + stage
+	Publications    *prometheus.CounterVec // product, vendor, outcome (rettidig, forsinket, udeladt)
+	Attempts        *prometheus.CounterVec // product, vendor
+	Failures        *prometheus.CounterVec // class
+	BytesSent       *prometheus.CounterVec // vendor
+	Fetches         *prometheus.CounterVec // vendor, complete
+	Slots           *prometheus.GaugeVec   // product, state: today's slots by state
+	ReceiptsRecords prometheus.Gauge       // records in the receipts log
+	LastPublication *prometheus.GaugeVec   // product, vendor: unix time of the last publication
+	ReloadOK        prometheus.Gauge       // 1 when the last reload succeeded
+	ReloadFailures  prometheus.Counter
+	DataQuality     *prometheus.CounterVec // kind: no_dagpengeperiode
+}
+
+// NewMetrics registers every metric on a new registry, with the Go and
+// process collectors and build info.
+func NewMetrics(version string) *Metrics {
+	r := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: r,
+		Extracts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leverance_extracts_total",
+			Help: "Extracts taken from the inbox, by result (accepted, rejected)."}, []string{"result"}),
+		ComputeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "leverance_compute_duration_seconds",
+			Help: "Time to validate, compute and stage one extract.", Buckets: prometheus.ExponentialBuckets(0.01, 4, 10)}),
+		Publications: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leverance_publications_total",
+			Help: "Finished slots by outcome (rettidig, forsinket, udeladt)."}, []string{"product", "vendor", "outcome"}),
+		Attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leverance_publication_attempts_total",
+			Help: "Publication attempts."}, []string{"product", "vendor"}),
+		Failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leverance_publication_failures_total",
+			Help: "Failed publication attempts by error class."}, []string{"class"}),
+		BytesSent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leverance_sent_bytes_total",
+			Help: "Bytes of product files published."}, []string{"vendor"}),
+		Fetches: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leverance_fetches_total",
+			Help: "Downloads from the built-in SFTP server, complete or not."}, []string{"vendor", "complete"}),
+		Slots: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "leverance_slots",
+			Help: "Today's slots by state (waiting, delivered, omitted)."}, []string{"product", "state"}),
+		ReceiptsRecords: prometheus.NewGauge(prometheus.GaugeOpts{Name: "leverance_receipts_records",
+			Help: "Records in the receipts log."}),
+		LastPublication: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "leverance_last_publication_timestamp_seconds",
+			Help: "Unix time of the last successful publication."}, []string{"product", "vendor"}),
+		ReloadOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: "leverance_config_last_reload_successful",
+			Help: "1 when the last configuration reload succeeded."}),
+		ReloadFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "leverance_config_reload_failures_total",
+			Help: "Configurations refused on reload."}),
+		DataQuality: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leverance_data_quality_warnings_total",
+			Help: "Data-quality warnings in accepted extracts (no_dagpengeperiode: DP citizens without one)."}, []string{"kind"}),
+	}
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "leverance_build_info",
+		Help: "Build information; the value is 1."}, []string{"version", "goversion"})
+	build.WithLabelValues(version, runtime.Version()).Set(1)
+	m.ReloadOK.Set(1)
+	r.MustRegister(m.Extracts, m.ComputeSeconds, m.Publications, m.Attempts, m.Failures, m.BytesSent, m.Fetches,
+		m.Slots, m.ReceiptsRecords, m.LastPublication, m.ReloadOK, m.ReloadFailures, m.DataQuality, build,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}

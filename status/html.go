@@ -1,0 +1,57 @@
+package status
+
+import (
+	"embed"
+	"html/template"
+	"io"
+	"time"
+)
+
+//go:embed page.html
+var pageFS embed.FS
+
+var page = template.Must(template.New("page.html").Funcs(template.FuncMap{
+	"clock": func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.Format("02.01.06") + " kl. " + clock(*t)
+	},
+	"label": func(o string) string {
+		return map[string]string{"rettidig": "rettidig", "forsinket": "forsinket", "udeladt": "udeladt",
+			"afventer": "afventer", "leveret": "leveret", "": "ingen levering"}[o]
+	},
+	"weekday": func(date string) string {
+		t, err := time.Parse("2006-01-02", date)
+		if err != nil {
+			return ""
+		}
+		return [...]string{"søn", "man", "tir", "ons", "tor", "fre", "lør"}[t.Weekday()]
+	},
+	"short": func(date string) string {
+		t, err := time.Parse("2006-01-02", date)
+		if err != nil {
+			return date
+		}
+		return t.Format("02.01")
+	},
+}).ParseFS(pageFS, "page.html"))
+
+// Weeks groups the calendar in rows of seven days.
+func (s *Status) Weeks() [][]Day {
+	var out [][]Day
+	for i := 0; i < len(s.Calendar); i += 7 {
+		out = append(out, s.Calendar[i:min(i+7, len(s.Calendar))])
+	}
+	return out
+}
+
+// WriteHTML writes the status page: the public box exactly as SPEC §5.3, a
+// detail table per product and vendor, and a calendar of the last 8 weeks
+// coloured by outcome. It refreshes itself and needs no JavaScript.
+func (s *Status) WriteHTML(w io.Writer, refreshSeconds int) error {
+	return page.Execute(w, struct {
+		*Status
+		Refresh int
+	}{s, refreshSeconds})
+}

@@ -1,0 +1,277 @@
+// Package status derives the public delivery status (SPEC §5.3, §8) from the
+// receipts log and the clock alone, so that it is the same after a restart
+// and can be recomputed by anyone holding the log.
+package status
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"leverance/compute"
+	"leverance/receipt"
+	"leverance/schedule"
+)
+
+// Vendor states of a slot in the detail table.
+const (
+	StateDelivered = "leveret"   // published (outcome says in time or late)
+	StateWaiting   = "afventer"  // before the deadline, not yet published
+	StateLate      = "forsinket" // after the deadline, before the cutoff
+	StateOmitted   = "udeladt"   // the cutoff passed without publication
+)
+
+// Status is what the public box, `leverance status` and /status.json show.
+type Status struct {
+	Now time.Time `json:"now"`
+	// Daily and Weekly are the public lines of §5.3 ("" when there is no
+	// line; Why says why).
+	Daily     string `json:"daily"`
+	DailyWhy  string `json:"daily_why,omitempty"`
+	Weekly    string `json:"weekly"`
+	WeeklyWhy string `json:"weekly_why,omitempty"`
+	// Products has, per product, its line and the detail per vendor.
+	Products []Product `json:"products"`
+	// Calendar holds the last 8 weeks, oldest first.
+	Calendar []Day `json:"calendar"`
+}
+
+// Product is one product's line and slots for the delivery day its line is
+// about.
+type Product struct {
+	Product string `json:"product"`
+	Line    string `json:"line"`
+	Why     string `json:"why,omitempty"`
+	Day     string `json:"day,omitempty"` // the delivery day the line is about
+	Slots   []Slot `json:"slots"`
+}
+
+// Slot is one vendor's state for a product on a delivery day.
+type Slot struct {
+	Vendor    string     `json:"vendor"`
+	State     string     `json:"state"`
+	Published *time.Time `json:"published,omitempty"`
+	Outcome   string     `json:"outcome,omitempty"`
+	File      string     `json:"file,omitempty"`
+}
+
+// Day is one calendar day's outcome per product: "rettidig", "forsinket",
+// "udeladt", "afventer", or "" when it is no delivery day for it.
+type Day struct {
+	Date     string            `json:"date"`
+	Outcomes map[string]string `json:"outcomes"`
+}
+
+// Input is what status is derived from.
+type Input struct {
+	Records  []receipt.Record
+	Schedule *schedule.Schedule
+	Vendors  []compute.Vendor
+	Now      time.Time
+}
+
+type slotKey struct{ product, day, vendor string }
+
+type index struct {
+	delivered map[slotKey]receipt.Record
+	omitted   map[slotKey]bool
+	expected  map[[2]string]string // (product, day) → expected date
+	first     compute.Date         // the day of the first record: no status before
+}
+
+// buildIndex indexes the records up to now: the status at a past moment is
+// the status the log gave then.
+func buildIndex(recs []receipt.Record, s *schedule.Schedule, now time.Time) *index {
+	ix := &index{delivered: map[slotKey]receipt.Record{}, omitted: map[slotKey]bool{}, expected: map[[2]string]string{}, first: compute.NoDate}
+	for _, r := range recs {
+		if r.Time.After(now) {
+			continue
+		}
+		if d := s.Day(r.Time); d < ix.first {
+			ix.first = d
+		}
+		k := slotKey{r.Product, r.Day, r.Vendor}
+		switch r.Event {
+		case receipt.Leveret:
+			if _, dup := ix.delivered[k]; !dup { // a re-delivery does not move the first publication
+				ix.delivered[k] = r
+			}
+		case receipt.Udeladt:
+			ix.omitted[k] = true
+		case receipt.Operatoer:
+			if r.Action == "expect" {
+				ix.expected[[2]string{r.Product, r.Day}] = r.Target
+			}
+		}
+	}
+	return ix
+}
+
+// Compute derives the status at in.Now.
+func Compute(in Input) *Status {
+	s := in.Schedule
+	ix := buildIndex(in.Records, s, in.Now)
+	st := &Status{Now: in.Now}
+	for _, p := range compute.Products() {
+		pr := productStatus(in, ix, p)
+		st.Products = append(st.Products, pr)
+		switch p {
+		case compute.DagligeBeskeder:
+			st.Daily, st.DailyWhy = pr.Line, pr.Why
+		case compute.Ugeopdatering:
+			st.Weekly, st.WeeklyWhy = pr.Line, pr.Why
+		}
+	}
+	today := s.Day(in.Now)
+	start := today.AddDays(-7*8 + 1)
+	for d := start; d <= today; d++ {
+		day := Day{Date: d.String(), Outcomes: map[string]string{}}
+		for _, p := range compute.Products() {
+			vendors := takers(in.Vendors, p)
+			if len(vendors) == 0 || !s.IsDeliveryDay(p, d) {
+				continue
+			}
+			day.Outcomes[p.String()] = summarize(slots(in, ix, p, d, vendors))
+		}
+		st.Calendar = append(st.Calendar, day)
+	}
+	return st
+}
+
+func takers(vs []compute.Vendor, p compute.Product) []string {
+	var names []string
+	for _, v := range vs {
+		if v.Takes(p) {
+			names = append(names, v.Name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// slots returns each vendor's state for product p on delivery day d.
+func slots(in Input, ix *index, p compute.Product, d compute.Date, vendors []string) []Slot {
+	times := in.Schedule.SlotTimes(p, d)
+	var out []Slot
+	for _, v := range vendors {
+		k := slotKey{p.String(), d.String(), v}
+		sl := Slot{Vendor: v}
+		switch r, ok := ix.delivered[k]; {
+		case ok:
+			t := r.Time.In(in.Schedule.Loc)
+			sl.State, sl.Published, sl.Outcome, sl.File = StateDelivered, &t, r.Outcome, r.File
+		case ix.omitted[k] || times.Closed(in.Now):
+			sl.State, sl.Outcome = StateOmitted, schedule.Udeladt
+		case in.Now.After(times.Deadline):
+			sl.State = StateLate
+		default:
+			sl.State = StateWaiting
+		}
+		out = append(out, sl)
+	}
+	return out
+}
+
+func summarize(ss []Slot) string {
+	worst := ""
+	rank := map[string]int{"": 0, schedule.Rettidig: 1, StateWaiting: 2, schedule.Forsinket: 3, StateOmitted: 4}
+	for _, s := range ss {
+		o := s.State
+		if s.State == StateDelivered {
+			o = s.Outcome
+		}
+		if rank[o] > rank[worst] {
+			worst = o
+		}
+	}
+	return worst
+}
+
+// productStatus finds the delivery day whose line stands: the latest one up
+// to today that is delivered or past its deadline (SPEC §5.3).
+func productStatus(in Input, ix *index, p compute.Product) Product {
+	pr := Product{Product: p.String()}
+	vendors := takers(in.Vendors, p)
+	if len(vendors) == 0 {
+		pr.Why = "ingen leverandør modtager dette produkt"
+		return pr
+	}
+	s := in.Schedule
+	today := s.Day(in.Now)
+	for d := today; d >= today.AddDays(-60) && d >= ix.first; d-- {
+		if !s.IsDeliveryDay(p, d) {
+			continue
+		}
+		ss := slots(in, ix, p, d, vendors)
+		times := s.SlotTimes(p, d)
+		all := true
+		var last time.Time
+		for _, sl := range ss {
+			if sl.State != StateDelivered {
+				all = false
+			} else if sl.Published.After(last) {
+				last = *sl.Published
+			}
+		}
+		if !all && !in.Now.After(times.Deadline) {
+			continue // the line of an earlier delivery day stands
+		}
+		pr.Day, pr.Slots = d.String(), ss
+		omitted := false
+		for _, sl := range ss {
+			omitted = omitted || sl.State == StateOmitted
+		}
+		switch {
+		case all:
+			pr.Line = delivered(p, last)
+		case omitted:
+			pr.Line = notToday(p)
+		case p == compute.Ugeopdatering && ix.expected[[2]string{p.String(), d.String()}] != "":
+			pr.Line = expected(ix.expected[[2]string{p.String(), d.String()}])
+		default:
+			pr.Line = late(p)
+		}
+		return pr
+	}
+	pr.Why = "ingen leveringsdag i kvitteringsloggen er leveret eller har passeret sin frist endnu"
+	// Show today's (or the next) slots all the same.
+	for d := today; d <= today.AddDays(7); d++ {
+		if s.IsDeliveryDay(p, d) {
+			pr.Day, pr.Slots = d.String(), slots(in, ix, p, d, vendors)
+			break
+		}
+	}
+	return pr
+}
+
+func subject(p compute.Product) string {
+	switch p {
+	case compute.DagligOpdatering:
+		return "Daglig opdateringsfil"
+	case compute.Ugeopdatering:
+		return "Ugedata"
+	}
+	return "Daglige data"
+}
+
+// clock formats H:MM, the hour without a leading zero.
+func clock(t time.Time) string { return fmt.Sprintf("%d:%02d", t.Hour(), t.Minute()) }
+
+func delivered(p compute.Product, t time.Time) string {
+	if p == compute.Ugeopdatering {
+		return fmt.Sprintf("Ugedata er leveret %s kl. %s", t.Format("02.01.06"), clock(t))
+	}
+	return fmt.Sprintf("%s er leveret kl. %s", subject(p), clock(t))
+}
+
+func late(p compute.Product) string { return subject(p) + " er forsinket" }
+
+func notToday(p compute.Product) string { return subject(p) + " leveres ikke i dag" }
+
+func expected(date string) string {
+	if d, ok := compute.ParseDate([]byte(date)); ok {
+		y, m, day := d.YMD()
+		return fmt.Sprintf("Ugedata forventes leveret %02d.%02d.%02d", day, m, y%100)
+	}
+	return "Ugedata er forsinket"
+}
