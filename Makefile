@@ -6,7 +6,12 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME  ?= 10s
 
-.PHONY: build run test unit lint fuzz bench clean
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+
+.PHONY: build run test unit lint fuzz bench clean install
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/leverance
@@ -42,3 +47,21 @@ bench:
 
 clean:
 	rm -rf bin demo
+
+# Installs the binary, the units (ExecStart pointing at $(PREFIX)/bin), the
+# sysusers.d and tmpfiles.d entries, the example configuration (never over an
+# existing one) and the docs. Packagers: make install PREFIX=/usr DESTDIR=...
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/leverance
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/bin/leverance|$(PREFIX)/bin/leverance|' systemd/leverance.service > $(DESTDIR)$(UNITDIR)/leverance.service
+	install -m 0644 systemd/leverance.socket $(DESTDIR)$(UNITDIR)/leverance.socket
+	chmod 0644 $(DESTDIR)$(UNITDIR)/leverance.service
+	install -D -m 0644 systemd/leverance.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/leverance.conf
+	install -D -m 0644 systemd/leverance.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/leverance.conf
+	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/leverance
+	test -e $(DESTDIR)$(SYSCONFDIR)/leverance/leverance.toml || install -m 0640 examples/leverance.toml $(DESTDIR)$(SYSCONFDIR)/leverance/leverance.toml
+	install -D -m 0644 examples/leverance.service.d-ipaddress.conf $(DESTDIR)$(PREFIX)/share/doc/leverance/examples/leverance.service.d-ipaddress.conf
+	install -m 0644 examples/leverance.toml $(DESTDIR)$(PREFIX)/share/doc/leverance/examples/leverance.toml
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/leverance/
+	$(DESTDIR)$(PREFIX)/bin/leverance help > $(DESTDIR)$(PREFIX)/share/doc/leverance/leverance.txt

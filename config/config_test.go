@@ -129,7 +129,7 @@ func TestSyntaxErrorNamesLine(t *testing.T) {
 
 // TestExampleConfigs parses every configuration shipped in the repository.
 func TestExampleConfigs(t *testing.T) {
-	for _, p := range []string{"../testdata/basic/leverance.toml"} {
+	for _, p := range []string{"../testdata/basic/leverance.toml", "../examples/leverance.toml"} {
 		if _, err := Load(p); err != nil {
 			t.Errorf("%s: %v", p, err)
 		}
