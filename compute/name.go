@@ -2,7 +2,7 @@ package compute
 
 import (
 	"compress/gzip"
-	"fmt"
+	"errors"
 	"io"
 	"regexp"
 	"strconv"
@@ -63,12 +63,42 @@ const DefaultMaxDecompressed = 16 << 30
 type LimitError struct{ Limit int64 }
 
 func (e *LimitError) Error() string {
-	return fmt.Sprintf("decompressed data exceeds the limit of %d bytes", e.Limit)
+	return "the decompressed data exceeds the limit of " + formatSize(e.Limit) +
+		": the file is corrupt or a zip bomb"
 }
+
+// formatSize prints a byte count, in KiB, MiB or GiB when it is a whole
+// number of them (so that a large limit does not print as a long run of
+// digits, which a reader could take for a CPR number).
+func formatSize(n int64) string {
+	for _, u := range []struct {
+		size int64
+		name string
+	}{{1 << 40, "TiB"}, {1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
+		if n >= u.size && n%u.size == 0 {
+			return strconv.FormatInt(n/u.size, 10) + " " + u.name
+		}
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+// GzipError is a gzip stream that does not decompress: a corrupt or a
+// truncated .gz file.
+type GzipError struct{ Err error }
+
+func (e *GzipError) Error() string {
+	if errors.Is(e.Err, io.ErrUnexpectedEOF) {
+		return "the gzip stream is truncated: it ends before its end marker"
+	}
+	return "the gzip stream is corrupt: " + e.Err.Error()
+}
+
+func (e *GzipError) Unwrap() error { return e.Err }
 
 // Decompress returns r itself, or a gzip reader over it when gz is set. A
 // gzip stream that expands past limit bytes (0: DefaultMaxDecompressed) reads
-// as a *LimitError; a corrupt one as an error naming gzip.
+// as a *LimitError; a corrupt or truncated one as a *GzipError, which is
+// also what Decompress returns when the gzip header does not parse.
 func Decompress(r io.Reader, gz bool, limit int64) (io.Reader, error) {
 	if !gz {
 		return r, nil
@@ -78,7 +108,10 @@ func Decompress(r io.Reader, gz bool, limit int64) (io.Reader, error) {
 	}
 	zr, err := gzip.NewReader(r)
 	if err != nil {
-		return nil, fmt.Errorf("gzip stream: %w", err)
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF // an empty .gz file is a truncated one
+		}
+		return nil, &GzipError{err}
 	}
 	return &limitReader{r: gzipErrReader{zr}, left: limit, limit: limit}, nil
 }
@@ -88,7 +121,7 @@ type gzipErrReader struct{ r io.Reader }
 func (g gzipErrReader) Read(p []byte) (int, error) {
 	n, err := g.r.Read(p)
 	if err != nil && err != io.EOF {
-		err = fmt.Errorf("gzip stream: %w", err)
+		err = &GzipError{err}
 	}
 	return n, err
 }
@@ -103,10 +136,11 @@ func (l *limitReader) Read(p []byte) (int, error) {
 		// One byte more tells a stream that ends exactly at the limit from one
 		// that goes on.
 		var one [1]byte
-		if n, _ := l.r.Read(one[:]); n > 0 {
+		n, err := l.r.Read(one[:])
+		if n > 0 {
 			return 0, &LimitError{Limit: l.limit}
 		}
-		return 0, io.EOF
+		return 0, err // io.EOF at a good end, a *GzipError at a truncated one
 	}
 	if int64(len(p)) > l.left {
 		p = p[:l.left]

@@ -70,14 +70,17 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 	}
 	rd := &Reader{
 		opt: opt,
-		br:  bufio.NewReaderSize(r, 64<<10),
+		br:  bufio.NewReaderSize(r, max(64<<10, opt.MaxLineBytes+2)),
 		ids: make(map[uint64]uint32),
 	}
+	rd.report.Tolerance = opt.MaxRejectedRows
 	line, err := rd.readLine()
-	if err != nil {
-		if err == io.EOF {
-			return nil, rd.fatal("", "the file is empty: no header")
-		}
+	switch {
+	case err == io.EOF:
+		return nil, rd.fatal("", "the file is empty: no header line")
+	case err == errLongLine:
+		return nil, rd.fatal("", fmt.Sprintf("bad header: the line is longer than %d bytes", rd.opt.MaxLineBytes))
+	case err != nil:
 		return nil, err
 	}
 	line = bytes.TrimPrefix(line, []byte("\uFEFF"))
@@ -89,13 +92,16 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 
 func (rd *Reader) parseHeader(line []byte) error {
 	if !utf8.Valid(line) {
-		return rd.fatal("", "the header is not valid UTF-8")
+		return rd.fatal("", "bad header: not valid UTF-8")
 	}
 	for i := range rd.colOf {
 		rd.colOf[i] = -1
 	}
 	names := bytes.Split(line, []byte{';'})
-	var problems []string
+	var problems []Problem
+	bad := func(col, reason string) {
+		problems = append(problems, Problem{Line: rd.line, Column: col, Reason: "bad header: " + reason})
+	}
 	for i, n := range names {
 		c := -1
 		for j, want := range Columns {
@@ -105,28 +111,40 @@ func (rd *Reader) parseHeader(line []byte) error {
 		}
 		switch {
 		case c < 0:
-			problems = append(problems, fmt.Sprintf("unknown column %s", safeQuote(n)))
+			bad("", fmt.Sprintf("unknown column %s (field %d); the columns are %s", safeQuote(n), i+1, columnList))
 		case rd.colOf[c] >= 0:
-			problems = append(problems, fmt.Sprintf("column %q appears twice", Columns[c]))
+			bad(Columns[c], fmt.Sprintf("the column appears twice (fields %d and %d)", rd.colOf[c]+1, i+1))
 		default:
 			rd.colOf[c] = i
 		}
 	}
 	for c, i := range rd.colOf {
 		if i < 0 {
-			problems = append(problems, fmt.Sprintf("column %q is missing", Columns[c]))
+			bad(Columns[c], "the column is missing")
 		}
 	}
 	if len(problems) > 0 {
+		err := rd.fatal(problems[0].Column, problems[0].Reason)
 		for _, p := range problems[1:] {
-			rd.problem("", p)
+			rd.report.add(p)
 		}
-		return rd.fatal("", "bad header: "+problems[0])
+		return err
 	}
 	rd.nfields = len(names)
 	rd.fields = make([][]byte, 0, rd.nfields)
 	return nil
 }
+
+var columnList = func() string {
+	var b []byte
+	for i, c := range Columns {
+		if i > 0 {
+			b = append(b, ';')
+		}
+		b = append(b, c...)
+	}
+	return string(b)
+}()
 
 // readLine returns the next line without its line end. A line longer than
 // MaxLineBytes is returned as errLongLine after the rest is skipped.
@@ -164,8 +182,12 @@ var errLongLine = errors.New("line too long")
 
 func (rd *Reader) readErr(err error) error {
 	var le *LimitError
-	if errors.As(err, &le) {
+	var ge *GzipError
+	switch {
+	case errors.As(err, &le):
 		return rd.fatal("", le.Error())
+	case errors.As(err, &ge):
+		return rd.fatal("", ge.Error())
 	}
 	return rd.fatal("", "read error: "+err.Error())
 }
@@ -180,6 +202,9 @@ func (rd *Reader) Next() (Row, error) {
 		}
 		line, err := rd.readLine()
 		switch {
+		case err == errLongLine && rd.done:
+			rd.err = rd.fatal("", "data after the trailer line")
+			continue
 		case err == errLongLine:
 			rd.rows++
 			rd.invalid(rd.line, "", fmt.Sprintf("line is longer than %d bytes", rd.opt.MaxLineBytes))
@@ -196,10 +221,12 @@ func (rd *Reader) Next() (Row, error) {
 			continue
 		}
 		if !utf8.Valid(line) {
-			rd.err = rd.fatal("", "not valid UTF-8")
+			rd.err = rd.fatal(rd.badUTF8Column(line), "not valid UTF-8")
 			continue
 		}
-		if bytes.HasPrefix(line, []byte("SLUT;")) {
+		// The trailer; a data row whose id is SLUT has as many fields as the
+		// header.
+		if bytes.HasPrefix(line, []byte("SLUT;")) && bytes.Count(line, []byte{';'}) != rd.nfields-1 {
 			rd.trailer(line)
 			continue
 		}
@@ -213,14 +240,38 @@ func (rd *Reader) Next() (Row, error) {
 
 func (rd *Reader) trailer(line []byte) {
 	rd.done = true
-	n, err := strconv.Atoi(string(line[len("SLUT;"):]))
-	if err != nil || n < 0 {
-		rd.err = rd.fatal("", "trailer is not SLUT;<number of data rows>")
+	num := line[len("SLUT;"):]
+	if len(num) == 0 || !allDigits(num) {
+		rd.err = rd.fatal("", "the trailer is not SLUT;<number of data rows>")
 		return
 	}
-	if n != rd.rows {
-		rd.err = rd.fatal("", fmt.Sprintf("trailer says %d data rows but the file has %d: the file is truncated or corrupt", n, rd.rows))
+	n, _ := parseDigits(num)
+	if len(num) > 9 {
+		// Never echo a long number: it could be a CPR number.
+		n = -1
 	}
+	if n != rd.rows {
+		said := fmt.Sprintf("%d data rows", n)
+		if n < 0 {
+			said = fmt.Sprintf("a number of %d digits", len(num))
+		}
+		rd.err = rd.fatal("", fmt.Sprintf("the trailer says %s but the file has %d: the file is truncated or corrupt", said, rd.rows))
+	}
+}
+
+// badUTF8Column names the column of the first field of line that is not
+// valid UTF-8, or "" when the line does not split into the header's fields.
+func (rd *Reader) badUTF8Column(line []byte) string {
+	f := bytes.Split(line, []byte{';'})
+	if len(f) != rd.nfields {
+		return ""
+	}
+	for c, i := range rd.colOf {
+		if !utf8.Valid(f[i]) {
+			return Columns[c]
+		}
+	}
+	return ""
 }
 
 func (rd *Reader) finish() error {
@@ -240,10 +291,6 @@ func (rd *Reader) finish() error {
 func (rd *Reader) Report() *Report {
 	rd.report.Rows = rd.rows
 	return &rd.report
-}
-
-func (rd *Reader) problem(col, reason string) {
-	rd.report.add(Problem{Line: rd.line, Column: col, Reason: reason})
 }
 
 func (rd *Reader) invalid(line int, col, reason string) {
@@ -336,7 +383,7 @@ func (rd *Reader) parseRow(line []byte) (row Row, ok bool) {
 	switch {
 	case row.Type == TypeLedig:
 		if t, tok := parseHours(timer); !tok {
-			v.bad("timer", "must be hours per week, > 0 and ≤ 37 with at most 2 decimals (e.g. 37, 18,5 or 18.50)")
+			v.bad("timer", hoursProblem(timer))
 		} else {
 			row.Timer = t
 		}
@@ -476,9 +523,35 @@ func dateProblem(b []byte) string {
 		return "is empty; a date YYYY-MM-DD is required"
 	}
 	if len(b) == 10 && b[4] == '-' && b[7] == '-' && allDigits(b[:4]) && allDigits(b[5:7]) && allDigits(b[8:]) {
-		return "the date does not exist"
+		// Safe to show: eight digits and two dashes cannot hold a CPR number.
+		return "the date " + string(b) + " does not exist"
 	}
 	return "must be a date YYYY-MM-DD"
+}
+
+const hoursRule = "hours per week, > 0 and ≤ 37 with at most 2 decimals (e.g. 37, 18,5 or 18.50)"
+
+// hoursProblem says why parseHours rejected b.
+func hoursProblem(b []byte) string {
+	if len(b) == 0 {
+		return "is empty; a LEDIG row must give " + hoursRule
+	}
+	intPart, frac := b, []byte(nil)
+	if i := bytes.IndexAny(b, ",."); i >= 0 {
+		intPart, frac = b[:i], b[i+1:]
+	}
+	if len(intPart) == 0 || !allDigits(intPart) || !allDigits(frac) || frac != nil && len(frac) == 0 {
+		return "is not a number; must be " + hoursRule
+	}
+	// A number short enough to show cannot hold a CPR number.
+	shown := "the value"
+	if len(b) <= 8 {
+		shown = string(b)
+	}
+	if len(frac) > 2 {
+		return shown + " has more than 2 decimals; must be " + hoursRule
+	}
+	return shown + " is out of range; must be " + hoursRule
 }
 
 // parseHours parses LEDIG hours per week into centi-hours: > 0 and ≤ 37, at

@@ -41,6 +41,7 @@ type Report struct {
 	Problems     []Problem // the first MaxReportedProblems of them
 	Fatal        *Problem  // the problem that rejects the file whole, if any
 	Rejected     bool
+	Tolerance    int // the MaxRejectedRows the extract was read with
 }
 
 func (r *Report) add(p Problem) {
@@ -60,7 +61,14 @@ func (r *Report) Summary() string {
 	case r.Fatal != nil:
 		return fmt.Sprintf("%s: rejected: %s", name, r.Fatal)
 	case r.Rejected:
-		return fmt.Sprintf("%s: rejected: %d of %d rows are invalid (first: %s)", name, r.InvalidRows, r.Rows, r.Problems[0])
+		s := fmt.Sprintf("%s: rejected: %d of %d rows are invalid", name, r.InvalidRows, r.Rows)
+		if r.Tolerance > 0 {
+			s += fmt.Sprintf(", more than the %d allowed", r.Tolerance)
+		}
+		if len(r.Problems) > 0 {
+			s += fmt.Sprintf(" (first: %s)", r.Problems[0])
+		}
+		return s
 	case r.InvalidRows > 0:
 		return fmt.Sprintf("%s: accepted without %d invalid rows of %d", name, r.InvalidRows, r.Rows)
 	}

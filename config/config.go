@@ -209,9 +209,9 @@ func Parse(data []byte, name string) (*Config, error) {
 	return &c, nil
 }
 
-// keyString prints a toml.Key with array indexes dropped (toml does not give
-// them for undecoded keys).
-func keyString(k toml.Key) string { return strings.Join(k, ".") }
+// keyString prints a toml.Key as written in TOML, quoting parts that need it
+// (array indexes are not given by toml for undecoded keys).
+func keyString(k toml.Key) string { return k.String() }
 
 type validator struct{ problems []KeyError }
 
@@ -318,9 +318,12 @@ func (c *Config) validate(v *validator) {
 		c.validateWindow(v, name, c.Product[name])
 	}
 	c.validateVendors(v)
-	for key, l := range map[string]*string{"sftp_server.listen": c.SFTPServer.Listen, "http.listen": c.HTTP.Listen} {
-		if *l != "" && !strings.Contains(*l, ":") {
-			v.add(key, fmt.Sprintf("%q must be host:port, or \"\" for off", *l))
+	for _, l := range []struct {
+		key  string
+		addr string
+	}{{"sftp_server.listen", *c.SFTPServer.Listen}, {"http.listen", *c.HTTP.Listen}} {
+		if l.addr != "" && !strings.Contains(l.addr, ":") {
+			v.add(l.key, fmt.Sprintf("%q must be host:port, or \"\" for off", l.addr))
 		}
 	}
 }
@@ -402,9 +405,9 @@ func (c *Config) validateVendors(v *validator) {
 		ob := vd.Outbox
 		switch ob.Kind {
 		case "local":
-			for k, val := range map[string]string{"address": ob.Address, "user": ob.User, "identity": ob.Identity, "known_hosts": ob.KnownHosts, "directory": ob.Directory} {
-				if val != "" {
-					v.add(key+".outbox."+k, "is for kind = \"sftp\" only")
+			for _, kv := range sftpKeys(ob) {
+				if kv[1] != "" {
+					v.add(key+".outbox."+kv[0], "is for kind = \"sftp\" only")
 				}
 			}
 			p := c.Resolve(ob.Path)
@@ -413,9 +416,9 @@ func (c *Config) validateVendors(v *validator) {
 			}
 			outboxes[p] = key
 		case "sftp":
-			for k, val := range map[string]string{"address": ob.Address, "user": ob.User, "identity": ob.Identity, "known_hosts": ob.KnownHosts, "directory": ob.Directory} {
-				if val == "" {
-					v.add(key+".outbox."+k, "is required for kind = \"sftp\"")
+			for _, kv := range sftpKeys(ob) {
+				if kv[1] == "" {
+					v.add(key+".outbox."+kv[0], "is required for kind = \"sftp\"")
 				}
 			}
 			if ob.Path != "" || ob.AuthorizedKeys != "" {
@@ -432,6 +435,12 @@ func (c *Config) validateVendors(v *validator) {
 			v.add(key+".outbox.kind", fmt.Sprintf("%q must be \"local\" or \"sftp\"", ob.Kind))
 		}
 	}
+}
+
+// sftpKeys lists the keys of an sftp outbox in a fixed order.
+func sftpKeys(ob Outbox) [][2]string {
+	return [][2]string{{"address", ob.Address}, {"user", ob.User}, {"identity", ob.Identity},
+		{"known_hosts", ob.KnownHosts}, {"directory", ob.Directory}}
 }
 
 // Resolve makes a path from the file absolute: relative paths are relative

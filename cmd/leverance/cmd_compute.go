@@ -95,6 +95,7 @@ func computeFiles(path string, job compute.Job, outDir string, stderr io.Writer)
 	abort := func() {
 		for _, t := range temps {
 			t.Abort()
+			os.Remove(filepath.Dir(t.Name())) // the vendor directory, if this run made it empty
 		}
 		temps = nil
 	}

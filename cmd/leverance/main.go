@@ -4,13 +4,13 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"sort"
-	"strings"
 )
 
 // Exit codes, in one place (documented in docs/cli.md).
@@ -95,28 +95,33 @@ func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: leverance %s\n\n%s\n", synopsis, commands[name].summary)
-		var b strings.Builder
-		fs.SetOutput(&b)
-		fs.PrintDefaults()
-		fs.SetOutput(stderr)
-		if b.Len() > 0 {
-			fmt.Fprintf(fs.Output(), "\nOptions:\n%s", b.String())
+		w := fs.Output()
+		fmt.Fprintf(w, "Usage: leverance %s\n\n%s\n", synopsis, commands[name].summary)
+		has := false
+		fs.VisitAll(func(*flag.Flag) { has = true })
+		if has {
+			fmt.Fprintf(w, "\nOptions:\n")
+			fs.PrintDefaults()
 		}
 	}
 	return fs
 }
 
 // parseFlags parses args; it returns an exit code and false when the command
-// should stop (help was asked for, or the flags are wrong).
+// should stop (help was asked for: the usage goes to stdout; or the flags are
+// wrong: the error and the usage go to stderr).
 func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (int, bool) {
+	stderr := fs.Output()
+	var buf bytes.Buffer
+	fs.SetOutput(&buf)
 	err := fs.Parse(args)
-	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(stdout)
-		fs.Usage()
+	fs.SetOutput(stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		stdout.Write(buf.Bytes())
 		return exitOK, false
-	}
-	if err != nil {
+	case err != nil:
+		stderr.Write(buf.Bytes())
 		return exitUsage, false
 	}
 	return 0, true

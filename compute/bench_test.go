@@ -1,0 +1,94 @@
+package compute_test
+
+// Benchmarks over a synthetic extract of 100,000 citizens (about 2.5
+// million rows, 180 MB), generated once per process and only when a
+// benchmark runs:
+//
+//	go test -run='^$' -bench=. -benchmem ./compute/
+
+import (
+	"bytes"
+	"io"
+	"sync"
+	"testing"
+
+	"leverance/compute"
+	"leverance/synth"
+)
+
+var bench struct {
+	once  sync.Once
+	asOf  compute.Date
+	data  []byte            // the extract as of asOf, sorted
+	basis *compute.Snapshot // the snapshot of the day before
+	err   error
+}
+
+// benchInput generates the extract of a Sunday (so every product is due)
+// and the basis snapshot of the Saturday before it.
+func benchInput(b *testing.B) {
+	bench.once.Do(func() {
+		bench.asOf = compute.MkDate(2016, 1, 24)
+		opt := synth.Options{Citizens: 100000, Seed: 1, AsOf: bench.asOf, Day: -1}
+		var buf bytes.Buffer
+		if bench.err = synth.Generate(&buf, opt); bench.err != nil {
+			return
+		}
+		job := compute.Job{AsOf: bench.asOf - 1, Snapshot: true}
+		oc, err := compute.Compute(bytes.NewReader(buf.Bytes()), job, nil)
+		if bench.err = err; err != nil {
+			return
+		}
+		bench.basis = oc.Snapshot
+		buf = bytes.Buffer{}
+		opt.Day = 0
+		bench.err = synth.Generate(&buf, opt)
+		bench.data = buf.Bytes()
+	})
+	if bench.err != nil {
+		b.Fatal(bench.err)
+	}
+	b.SetBytes(int64(len(bench.data)))
+	b.ResetTimer()
+}
+
+// BenchmarkParse reads and validates the extract (SPEC §1) without computing.
+func BenchmarkParse(b *testing.B) {
+	benchInput(b)
+	for b.Loop() {
+		rd, err := compute.NewReader(bytes.NewReader(bench.data), compute.ReaderOptions{AsOf: bench.asOf})
+		for err == nil {
+			_, err = rd.Next()
+		}
+		if err != io.EOF {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCompute100k computes every product for three vendors (one serving
+// every municipality, two serving a part), with a basis snapshot, streaming
+// the sorted extract; the files go to io.Discard (but are hashed).
+func BenchmarkCompute100k(b *testing.B) {
+	benchInput(b)
+	all := compute.Products()
+	vendors := []compute.Vendor{
+		{Name: "alle", All: true, Products: all},
+		{Name: "hovedstaden", Kommuner: vendorSet(101, 147, 151, 153, 155, 157, 159, 161, 163, 165, 167, 169, 173, 175), Products: all},
+		{Name: "jylland", Kommuner: vendorSet(607, 615, 621, 630, 657, 661, 665, 671, 706, 707, 710, 727, 730, 740, 741, 746, 751, 756, 760, 766, 773, 779, 787, 791, 810, 813, 820, 825, 840, 846, 849, 851, 860), Products: all},
+	}
+	job := compute.Job{AsOf: bench.asOf, Calendar: compute.NewCalendar(nil, nil), Vendors: vendors, Basis: map[string]*compute.Snapshot{}}
+	for _, v := range vendors {
+		job.Basis[v.Name] = bench.basis
+	}
+	out := func(string, compute.Product, string) (io.Writer, error) { return io.Discard, nil }
+	for b.Loop() {
+		oc, err := compute.Compute(bytes.NewReader(bench.data), job, out)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(oc.Files) != 9 {
+			b.Fatalf("%d files, want 9", len(oc.Files))
+		}
+	}
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# SFTP benchmarks of SPEC §11, side by side with OpenSSH in one run:
+#   push 1 GiB to sshd        leverance vs `sftp -b put`   (aes128-gcm, chacha20-poly1305)
+#   push 1,000 × 100 KiB      leverance (8 and 1 goroutines) vs `sftp -b` with 1,000 puts
+#   serve 1 GiB, 1 and 8 clients   built-in server vs sshd's internal-sftp, OpenSSH `sftp` client
+# Prints the median MB/s of COUNT runs and the ratio leverance/OpenSSH (≥ 1.0 = target met).
+# Usage: scripts/bench-sftp.sh [--small]   (--small: 64 MiB instead of 1 GiB)
+# Env: COUNT (default 3). Needs sshd, sftp (openssh-server, openssh-client). Files go to $TMPDIR or /tmp.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+COUNT=${COUNT:-3}
+if [[ "${1:-}" == "--small" ]]; then unset LEVERANCE_BENCH_BIG; SIZE="64 MiB"; else export LEVERANCE_BENCH_BIG=1; SIZE="1 GiB"; fi
+out=$(mktemp /tmp/bench-sftp.XXXXXX)
+trap 'rm -f "$out"' EXIT
+
+echo "# SFTP benchmarks ($SIZE, median of $COUNT runs, $(date -u +%Y-%m-%dT%H:%MZ))"
+echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1)"
+echo "openssh: $(ssh -V 2>&1)"
+echo "go: $(go version | cut -d' ' -f3-)"
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+df -h "${TMPDIR:-/tmp}" | tail -1 | awk '{print "tmp: " $4 " free on " $6}'
+echo
+
+go test -run '^$' -bench '^(BenchmarkPush|BenchmarkPushSmall)$' -benchtime 1x -count "$COUNT" -timeout 60m ./transfer/ >>"$out"
+go test -run '^$' -bench '^BenchmarkServe$' -benchtime 1x -count "$COUNT" -timeout 60m ./transfer/sftpserver/ >>"$out"
+
+awk '
+/^Benchmark.*MB\/s/ {
+	name = $1; sub(/-[0-9]+$/, "", name); sub(/^Benchmark/, "", name)
+	for (i = 1; i <= NF; i++) if ($(i+1) == "MB/s") v = $i
+	n[name]++; val[name, n[name]] = v
+	if (!(name in seen)) { seen[name] = 1; order[++k] = name }
+}
+function median(name,   m, i, j, t, a) {
+	m = n[name]
+	for (i = 1; i <= m; i++) a[i] = val[name, i] + 0
+	for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+	return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+}
+END {
+	printf "%-44s %10s %8s\n", "benchmark", "MB/s", "ratio"
+	for (i = 1; i <= k; i++) {
+		name = order[i]; med[name] = median(name)
+	}
+	for (i = 1; i <= k; i++) {
+		name = order[i]; ref = name
+		sub(/leverance(-[0-9]+)?$/, "openssh", ref)
+		if (ref != name && (ref in med) && med[ref] > 0)
+			printf "%-44s %10.1f %7.2fx\n", name, med[name], med[name] / med[ref]
+		else
+			printf "%-44s %10.1f %8s\n", name, med[name], "(ref)"
+	}
+}' "$out"
+echo
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "raw runs:"
+grep '^Benchmark' "$out" | sed 's/^/  /'
