@@ -20,6 +20,11 @@ import (
 	"leverance/transfer"
 )
 
+type view struct {
+	sched   *Schedule
+	vendors []compute.Vendor
+}
+
 // Paths are the directories of the state directory (documented in
 // docs/operations.md).
 type Paths struct {
@@ -70,7 +75,11 @@ type Engine struct {
 	metrics   *Metrics
 	records   func() ([]receipt.Record, error)
 	staged    map[ExtractRef]*Manifest
-	attempts  map[string]int // failed publication attempts per slot (since start)
+	attempts  map[string]int       // failed publication attempts per slot (since start)
+	retryAt   map[string]time.Time // when a failed slot is tried again
+	// view is what the status needs, readable without waiting for a
+	// publication in progress.
+	view atomic.Pointer[view]
 	// ReloadFailures counts configurations that were refused on reload.
 	ReloadFailures atomic.Int64
 	ctx            context.Context
@@ -88,6 +97,7 @@ func New(opt Options) (*Engine, error) {
 		newOutbox: opt.NewOutbox,
 		staged:    map[ExtractRef]*Manifest{},
 		attempts:  map[string]int{},
+		retryAt:   map[string]time.Time{},
 		ctx:       context.Background(),
 		metrics:   opt.Metrics,
 		records:   opt.Records,
@@ -163,6 +173,7 @@ func (e *Engine) apply(c *config.Config) error {
 		return errors.New("state_dir cannot change on reload; restart the service")
 	}
 	e.cfg, e.sched, e.vendors, e.outboxes = c, sched, c.ComputeVendors(), obs
+	e.view.Store(&view{sched: sched, vendors: e.vendors})
 	return nil
 }
 

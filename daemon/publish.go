@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"time"
@@ -19,8 +20,26 @@ import (
 // catchUpDays bounds how far back Tick looks for unfinished slots.
 const catchUpDays = 40
 
-// retryDelay is the pause before a failed publication is tried again.
-const retryDelay = 30 * time.Second
+// Retries: exponential backoff with jitter from retryBase up to retryMax,
+// until the slot's cutoff (SPEC §6.2).
+const (
+	retryBase  = 15 * time.Second
+	retryMax   = 10 * time.Minute
+	retryDelay = retryBase // the pause before an unfinished intent is tried again
+)
+
+// backoff returns the pause after the n-th failed attempt: retryBase·2^(n−1),
+// at most retryMax, ±20 % jitter so that vendors' retries do not align.
+// Permanent errors (authentication, host key, permission) follow the same
+// schedule — an operator's fix is picked up by the next attempt — but are
+// logged as such at once, and counted by class.
+func backoff(n int) time.Duration {
+	d := retryMax
+	if n < 10 {
+		d = min(retryBase<<(n-1), retryMax)
+	}
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
 
 // Tick publishes every slot that is due at the clock's now, marks those
 // whose cutoff has passed as omitted, and returns when it next has work to
@@ -75,15 +94,24 @@ func (e *Engine) Tick() (next time.Time) {
 				if m == nil {
 					continue // waiting for the extract
 				}
+				if t, ok := e.retryAt[key]; ok && now.Before(t) {
+					wake(t)
+					continue
+				}
 				e.metrics.Attempts.WithLabelValues(p.String(), v.Name).Inc()
 				if err := e.publish(key, p, d, v.Name, ref, m, times); err != nil {
 					e.attempts[key]++
-					e.metrics.Failures.WithLabelValues(errorClass(err)).Inc()
+					class, permanent := classify(err)
+					e.retryAt[key] = now.Add(backoff(e.attempts[key]))
+					e.metrics.Failures.WithLabelValues(class).Inc()
 					e.log.Error("publication failed", "product", p.String(), "day", d.String(), "vendor", v.Name,
-						"attempt", e.attempts[key], "err", err)
+						"attempt", e.attempts[key], "class", class, "permanent", permanent,
+						"retry_at", e.retryAt[key].Format(time.RFC3339), "err", err)
 					e.record(&receipt.Record{Event: receipt.Fejl, Product: p.String(), Day: d.String(), Vendor: v.Name,
-						ErrorClass: errorClass(err), Message: err.Error(), Attempts: e.attempts[key]})
-					wake(now.Add(retryDelay))
+						ErrorClass: class, Message: err.Error(), Attempts: e.attempts[key]})
+					wake(e.retryAt[key])
+				} else {
+					delete(e.retryAt, key)
 				}
 			}
 		}
@@ -364,13 +392,14 @@ func (e *Engine) restage(m *Manifest, vendor string, p compute.Product) (*Manife
 	return m.file(vendor, p), nil
 }
 
-// errorClass classifies a publication error for receipts and metrics.
-func errorClass(err error) string {
+// classify classifies a publication error for receipts, metrics and the
+// retry policy.
+func classify(err error) (class string, permanent bool) {
 	switch {
 	case errors.Is(err, transfer.ErrExists):
-		return "exists"
+		return "exists", true
 	case errors.Is(err, os.ErrPermission):
-		return "permission"
+		return "permission", true
 	}
-	return "local"
+	return "local", false
 }
