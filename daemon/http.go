@@ -22,19 +22,42 @@ func (e *Engine) Status() (*status.Status, error) {
 		return nil, err
 	}
 	e.mu.Lock()
-	in := status.Input{Records: recs, Schedule: e.sched, Vendors: e.vendors, Now: e.clock.Now()}
+	// Now in the schedule's zone, as the publication times: the page shows
+	// its time of computation beside them.
+	in := status.Input{Records: recs, Schedule: e.sched, Vendors: e.vendors, Now: e.clock.Now().In(e.sched.Loc)}
 	e.mu.Unlock()
 	st := status.Compute(in)
 	e.updateSlotGauge(st)
+	e.metrics.ReceiptsRecords.Set(float64(len(recs))) // also right after a restart
 	return st, nil
 }
 
+// refreshMetrics brings the metrics that are derived rather than counted up
+// to date before a scrape: the series of the configured vendors (Known) and,
+// from the receipts log, the slot states and the log's size.
+func (e *Engine) refreshMetrics() {
+	e.mu.Lock()
+	vendors := e.cfg.Vendor
+	e.mu.Unlock()
+	e.metrics.Known(vendors)
+	if _, err := e.Status(); err != nil {
+		e.log.Warn("metrics: status not derived from the receipts log", "err", err)
+	}
+}
+
+// updateSlotGauge sets the slot gauge from st. It counts first and then
+// sets, so that two requests deriving the status at once cannot add up.
 func (e *Engine) updateSlotGauge(st *status.Status) {
-	e.metrics.Slots.Reset()
+	type key struct{ product, state string }
+	n := map[key]int{}
 	for _, p := range st.Products {
 		for _, s := range p.Slots {
-			e.metrics.Slots.WithLabelValues(p.Product, s.State).Inc()
+			n[key{p.Product, s.State}]++
 		}
+	}
+	e.metrics.Slots.Reset()
+	for k, c := range n {
+		e.metrics.Slots.WithLabelValues(k.product, k.state).Set(float64(c))
 	}
 }
 
@@ -64,7 +87,11 @@ func (e *Engine) Handler(ready *atomic.Bool) http.Handler {
 		enc.SetIndent("", " ")
 		enc.Encode(st)
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(e.metrics.Registry, promhttp.HandlerOpts{}))
+	metrics := promhttp.HandlerFor(e.metrics.Registry, promhttp.HandlerOpts{})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		e.refreshMetrics()
+		metrics.ServeHTTP(w, r)
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if ready == nil || !ready.Load() {

@@ -2,9 +2,12 @@ package daemon
 
 import (
 	"runtime"
+	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"leverance/config"
 )
 
 // Metrics are the daemon's Prometheus metrics (SPEC §8). Names follow the
@@ -48,7 +51,7 @@ func NewMetrics(version string) *Metrics {
 		Fetches: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leverance_fetches_total",
 			Help: "Downloads from the built-in SFTP server, complete or not."}, []string{"vendor", "complete"}),
 		Slots: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "leverance_slots",
-			Help: "Today's slots by state (waiting, delivered, omitted)."}, []string{"product", "state"}),
+			Help: "Slots of the delivery day each product's status line is about, by state (leveret, afventer, forsinket, udeladt)."}, []string{"product", "state"}),
 		ReceiptsRecords: prometheus.NewGauge(prometheus.GaugeOpts{Name: "leverance_receipts_records",
 			Help: "Records in the receipts log."}),
 		LastPublication: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "leverance_last_publication_timestamp_seconds",
@@ -64,8 +67,41 @@ func NewMetrics(version string) *Metrics {
 		Help: "Build information; the value is 1."}, []string{"version", "goversion"})
 	build.WithLabelValues(version, runtime.Version()).Set(1)
 	m.ReloadOK.Set(1)
+	for _, result := range []string{"accepted", "rejected"} {
+		m.Extracts.WithLabelValues(result)
+	}
 	r.MustRegister(m.Extracts, m.ComputeSeconds, m.Publications, m.Attempts, m.Failures, m.BytesSent, m.Fetches,
 		m.Slots, m.ReceiptsRecords, m.LastPublication, m.ReloadOK, m.ReloadFailures, m.DataQuality, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// Known makes the series of the configured vendors exist, at 0 until
+// something happens: a counter vector exports no series before its first
+// child, and a series that appears only with its first increment hides that
+// increment from rate() and increase(). Publications and attempts per product
+// the vendor takes, bytes sent per vendor, and fetches for the vendors with a
+// local outbox (the ones the built-in SFTP server serves). It is idempotent
+// and cheap, so it is called again after a reload (at every scrape).
+func (m *Metrics) Known(vendors []config.Vendor) {
+	for _, v := range vendors {
+		for _, p := range v.Products {
+			for _, o := range []string{Rettidig, Forsinket, Udeladt} {
+				m.Publications.WithLabelValues(p, v.Name, o)
+			}
+			m.Attempts.WithLabelValues(p, v.Name)
+		}
+		m.BytesSent.WithLabelValues(v.Name)
+		if v.Outbox.Kind == "local" {
+			for _, complete := range []bool{true, false} {
+				m.Fetches.WithLabelValues(v.Name, strconv.FormatBool(complete))
+			}
+		}
+	}
+}
+
+// Fetched counts one download from the built-in SFTP server (the complete
+// label is "true" or "false").
+func (m *Metrics) Fetched(vendor string, complete bool) {
+	m.Fetches.WithLabelValues(vendor, strconv.FormatBool(complete)).Inc()
 }

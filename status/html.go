@@ -28,6 +28,13 @@ var page = template.Must(template.New("page.html").Funcs(template.FuncMap{
 		}
 		return [...]string{"søn", "man", "tir", "ons", "tor", "fre", "lør"}[t.Weekday()]
 	},
+	"weekdayLong": func(date string) string {
+		t, err := time.Parse("2006-01-02", date)
+		if err != nil {
+			return ""
+		}
+		return [...]string{"søndag", "mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag"}[t.Weekday()]
+	},
 	"short": func(date string) string {
 		t, err := time.Parse("2006-01-02", date)
 		if err != nil {
@@ -44,6 +51,14 @@ func (s *Status) Weeks() [][]Day {
 		out = append(out, s.Calendar[i:min(i+7, len(s.Calendar))])
 	}
 	return out
+}
+
+// Today is the date of the calendar's last day: today.
+func (s *Status) Today() string {
+	if len(s.Calendar) == 0 {
+		return ""
+	}
+	return s.Calendar[len(s.Calendar)-1].Date
 }
 
 // WriteHTML writes the status page: the public box exactly as SPEC §5.3, a

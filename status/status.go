@@ -110,6 +110,7 @@ func buildIndex(recs []receipt.Record, s *schedule.Schedule, now time.Time) *ind
 // Compute derives the status at in.Now.
 func Compute(in Input) *Status {
 	s := in.Schedule
+	in.Now = in.Now.In(s.Loc)
 	ix := buildIndex(in.Records, s, in.Now)
 	st := &Status{Now: in.Now}
 	for _, p := range compute.Products() {
@@ -128,8 +129,8 @@ func Compute(in Input) *Status {
 		day := Day{Date: d.String(), Outcomes: map[string]string{}}
 		for _, p := range compute.Products() {
 			vendors := takers(in.Vendors, p)
-			if len(vendors) == 0 || !s.IsDeliveryDay(p, d) {
-				continue
+			if len(vendors) == 0 || !s.IsDeliveryDay(p, d) || d < ix.first {
+				continue // no delivery day, or before the receipts log began
 			}
 			day.Outcomes[p.String()] = summarize(slots(in, ix, p, d, vendors))
 		}
