@@ -126,6 +126,11 @@ func (o *Operator) Redeliver(ctx context.Context, p compute.Product, day compute
 	if err := ob.Commit(ctx, tmpSum, name+".sha256"); err != nil {
 		return nil, err
 	}
+	// Commit takes a vanished temporary file as committed before; here
+	// nothing else commits it, so make sure the file is really there.
+	if ok, err := ob.Exists(ctx, name); !ok || err != nil {
+		return nil, fmt.Errorf("re-delivery of %s did not reach the outbox (%v)", name, err)
+	}
 	loc := ob.Location()
 	rec := &receipt.Record{Event: receipt.Leveret, Product: p.String(), Day: day.String(), Vendor: vendor, File: name,
 		SHA256: f.SHA256, Size: f.Size, Attempts: 1, Outcome: "genlevering", Refers: op.Seq, Input: m.Ref.String(),
