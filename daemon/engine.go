@@ -53,7 +53,7 @@ type Options struct {
 	Metrics *Metrics
 	// Records reads the receipts for the status; default: none.
 	Records func() ([]receipt.Record, error)
-	// NewOutbox makes a vendor's outbox; default: local outboxes only.
+	// NewOutbox makes a vendor's outbox; default DefaultOutbox.
 	NewOutbox func(c *config.Config, v config.Vendor) (transfer.Outbox, error)
 }
 
@@ -118,7 +118,7 @@ func New(opt Options) (*Engine, error) {
 		e.sink = &receipt.LogSink{Log: e.log}
 	}
 	if e.newOutbox == nil {
-		e.newOutbox = LocalOutbox
+		e.newOutbox = DefaultOutbox
 	}
 	if err := e.apply(opt.Config); err != nil {
 		return nil, err
@@ -143,6 +143,7 @@ func New(opt Options) (*Engine, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.recoverIntents()
+	e.removeStrayTemps()
 	return e, nil
 }
 

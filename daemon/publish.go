@@ -62,6 +62,7 @@ func (e *Engine) Tick() (next time.Time) {
 		since = today.AddDays(-catchUpDays)
 	}
 	next = e.sched.At(today.AddDays(1), 0) // at the latest: the next day starts
+	defer e.closeConnections()
 	wake := func(t time.Time) {
 		if t.After(now) && t.Before(next) {
 			next = t
@@ -306,6 +307,46 @@ func (e *Engine) recoverIntents() {
 	}
 }
 
+// removeStrayTemps removes, at start, the temporary files in local outboxes
+// that no intent names. A crash after a file was staged but before the
+// intent naming it was saved (or while checkpoint.txt was being replaced)
+// leaves one behind; the next publication stages afresh, so nothing would
+// ever commit or remove it before retention's staleTemp, and in the meantime
+// it is a copy of CPR numbers that a vendor sees where OpenSSH serves the
+// outbox. No publication of this daemon is in flight at start.
+func (e *Engine) removeStrayTemps() {
+	keep := map[string]bool{}
+	for key, in := range e.state.Intents {
+		if _, _, vendor, err := parseSlotKey(key); err == nil {
+			for _, f := range in.Files {
+				keep[vendor+"/"+f.Tmp] = true
+			}
+		}
+	}
+	for _, v := range e.cfg.Vendor {
+		if v.Outbox.Kind != "local" {
+			continue
+		}
+		dir := e.cfg.Resolve(v.Outbox.Path)
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			e.log.Warn("outbox not read for temporary files", "vendor", v.Name, "err", err)
+			continue
+		}
+		for _, ent := range ents {
+			name := ent.Name()
+			if !ent.Type().IsRegular() || !transfer.IsTemporary(name) || keep[v.Name+"/"+name] {
+				continue
+			}
+			if err := os.Remove(filepath.Join(dir, name)); err != nil {
+				e.log.Error("temporary file not removed from the outbox", "vendor", v.Name, "file", name, "err", err)
+				continue
+			}
+			e.log.Info("removed a temporary file an interrupted publication left in the outbox", "vendor", v.Name, "file", name)
+		}
+	}
+}
+
 // allStaged reports whether every file of an intent is still under its
 // temporary name, i.e. nothing of it was committed.
 func (e *Engine) allStaged(ob transfer.Outbox, in *Intent) bool {
@@ -393,13 +434,8 @@ func (e *Engine) restage(m *Manifest, vendor string, p compute.Product) (*Manife
 }
 
 // classify classifies a publication error for receipts, metrics and the
-// retry policy.
+// retry policy (transfer.Class: auth, hostkey, permission, exists are
+// permanent; network and remote-full are transient).
 func classify(err error) (class string, permanent bool) {
-	switch {
-	case errors.Is(err, transfer.ErrExists):
-		return "exists", true
-	case errors.Is(err, os.ErrPermission):
-		return "permission", true
-	}
-	return "local", false
+	return transfer.Class(err), transfer.Permanent(err)
 }

@@ -116,9 +116,6 @@ func Run(ctx context.Context, opt RunOptions) error {
 		return fmt.Errorf("watch inbox %s: %w", e.paths.Inbox, err)
 	}
 	ready.Store(true)
-	if opt.Ready != nil {
-		opt.Ready(e, httpAddr)
-	}
 	notify := func(s string) {
 		if err := opt.Notifier.Notify(s); err != nil {
 			log.Warn("sd_notify failed", "state", s, "err", err)
@@ -174,10 +171,43 @@ func Run(ctx context.Context, opt RunOptions) error {
 		}
 	}
 
+	// Publishing runs on its own goroutine so that a slow transfer never
+	// stalls the loop (events, reloads, the watchdog): the loop kicks it and
+	// gets back when to kick it next.
+	kick := make(chan bool, 1) // true: also apply retention
+	nextTick := make(chan time.Time, 1)
+	publisherDone := make(chan struct{})
+	go func() {
+		defer close(publisherDone)
+		for retain := range kick {
+			if retain {
+				e.Retain()
+			}
+			nextTick <- e.Tick()
+		}
+	}()
+	poke := func(retain bool) {
+		select {
+		case kick <- retain:
+		default: // a tick is already due; it sees the same state
+		}
+	}
+
+	srv, sftpAddrs, err := e.startSFTP(ctx, log)
+	if err != nil {
+		close(kick)
+		return err
+	}
+	for _, a := range sftpAddrs {
+		log.Info("sftp server", "addr", a.String(), "host_key", HostKeyPath(e.Config()))
+	}
+	if opt.Ready != nil {
+		opt.Ready(e, httpAddr)
+	}
+
 	scan()
-	e.Retain()
-	next := e.Tick()
-	timer := time.NewTimer(time.Until(next))
+	poke(true)
+	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	rescan := time.NewTicker(opt.Rescan)
 	defer rescan.Stop()
@@ -204,12 +234,20 @@ func Run(ctx context.Context, opt RunOptions) error {
 		select {
 		case <-ctx.Done():
 			notify("STOPPING=1")
-			log.Info("stopping: waiting for work in progress", "grace", opt.Grace.String())
+			log.Info("stopping: finishing work in progress", "grace", opt.Grace.String())
 			stopWorker()
-			select {
-			case <-workerDone:
-			case <-time.After(opt.Grace):
-				log.Warn("stopped with an extract still being computed; it is taken again at the next start")
+			close(kick)
+			grace := time.After(opt.Grace)
+			for _, wait := range []struct {
+				done <-chan struct{}
+				what string
+			}{{publisherDone, "a publication was still in progress; it is finished or rolled back at the next start"},
+				{workerDone, "an extract was still being computed; it is taken again at the next start"}} {
+				select {
+				case <-wait.done:
+				case <-grace:
+					log.Warn("stopped before the grace period ended: " + wait.what)
+				}
 			}
 			log.Info("daemon stopped")
 			return nil
@@ -229,36 +267,43 @@ func Run(ctx context.Context, opt RunOptions) error {
 			scan()
 		case name := <-done:
 			delete(pending, name)
-			reset(e.Tick())
+			poke(false)
+		case t := <-nextTick:
+			reset(t)
 		case <-rescan.C:
 			scan()
 		case <-retain.C:
-			e.Retain()
+			poke(true)
 		case <-timer.C:
-			reset(e.Tick())
+			poke(false)
 		case <-watchdog:
 			notify("WATCHDOG=1")
 		case <-opt.Reload:
 			notify("RELOADING=1")
-			if err := reload(e, opt.ConfigPath, log); err != nil {
+			if c, err := reload(e, opt.ConfigPath); err != nil {
 				log.Error("reload failed; keeping the configuration in force", "err", err)
 				e.ReloadFailures.Add(1)
 				e.metrics.ReloadFailures.Inc()
 				e.metrics.ReloadOK.Set(0)
 			} else {
+				if srv != nil {
+					if err := srv.SetVendors(serverVendors(c)); err != nil {
+						log.Error("sftp server keeps its vendors", "err", err)
+					}
+				}
 				e.metrics.ReloadOK.Set(1)
 				log.Info("configuration reloaded", "config", opt.ConfigPath)
-				reset(e.Tick())
+				poke(false)
 			}
 			notify("READY=1")
 		}
 	}
 }
 
-func reload(e *Engine, path string, log *slog.Logger) error {
+func reload(e *Engine, path string) (*config.Config, error) {
 	c, err := config.Load(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return e.Reload(c)
+	return c, e.Reload(c)
 }

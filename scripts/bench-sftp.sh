@@ -21,8 +21,16 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 df -h "${TMPDIR:-/tmp}" | tail -1 | awk '{print "tmp: " $4 " free on " $6}'
 echo
 
-go test -run '^$' -bench '^(BenchmarkPush|BenchmarkPushSmall)$' -benchtime 1x -count "$COUNT" -timeout 60m ./transfer/ >>"$out"
-go test -run '^$' -bench '^BenchmarkServe$' -benchtime 1x -count "$COUNT" -timeout 60m ./transfer/sftpserver/ >>"$out"
+# COUNT rounds, each running every benchmark once, so that a change of load
+# on the machine hits both sides of a pair alike.
+go test -c -o /tmp/bench-sftp-transfer.test ./transfer/
+go test -c -o /tmp/bench-sftp-server.test ./transfer/sftpserver/
+for i in $(seq "$COUNT"); do
+	echo "round $i/$COUNT ..." >&2
+	(cd transfer && /tmp/bench-sftp-transfer.test -test.run '^$' -test.bench '^(BenchmarkPush|BenchmarkPushSmall)$' -test.benchtime 1x -test.timeout 60m) >>"$out"
+	(cd transfer/sftpserver && /tmp/bench-sftp-server.test -test.run '^$' -test.bench '^BenchmarkServe$' -test.benchtime 1x -test.timeout 60m) >>"$out"
+done
+rm -f /tmp/bench-sftp-transfer.test /tmp/bench-sftp-server.test
 
 awk '
 /^Benchmark.*MB\/s/ {
@@ -44,7 +52,7 @@ END {
 	}
 	for (i = 1; i <= k; i++) {
 		name = order[i]; ref = name
-		sub(/leverance(-[0-9]+)?$/, "openssh", ref)
+		sub(/leverance(-[0-9a-z-]+)?$/, "openssh", ref)
 		if (ref != name && (ref in med) && med[ref] > 0)
 			printf "%-44s %10.1f %7.2fx\n", name, med[name], med[name] / med[ref]
 		else

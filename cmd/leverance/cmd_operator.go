@@ -61,7 +61,7 @@ func operator(cfgPath string, stderr io.Writer) (*daemon.Operator, bool) {
 		fmt.Fprintln(stderr, err)
 		return nil, false
 	}
-	return &daemon.Operator{Config: cfg, Log: l, NewOutbox: daemon.LocalOutbox}, true
+	return &daemon.Operator{Config: cfg, Log: l, NewOutbox: daemon.DefaultOutbox}, true
 }
 
 func cmdRedeliver(args []string, stdout, stderr io.Writer) int {

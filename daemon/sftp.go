@@ -1,0 +1,108 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+
+	"leverance/config"
+	"leverance/receipt"
+	"leverance/transfer"
+	"leverance/transfer/sftpserver"
+)
+
+// DefaultOutbox makes a vendor's outbox of either kind: a local directory
+// (served by the built-in SFTP server) or a remote SFTP server pushed to.
+func DefaultOutbox(c *config.Config, v config.Vendor) (transfer.Outbox, error) {
+	if v.Outbox.Kind == "sftp" {
+		ob, err := transfer.NewSFTP(transfer.SFTPConfig{Address: v.Outbox.Address, User: v.Outbox.User,
+			IdentityFile: v.Outbox.Identity, KnownHostsFile: v.Outbox.KnownHosts, Directory: v.Outbox.Directory})
+		if err != nil {
+			return nil, fmt.Errorf("vendor %s: %w", v.Name, err)
+		}
+		return ob, nil
+	}
+	return LocalOutbox(c, v)
+}
+
+// closeConnections ends the SFTP connections of the publications just made:
+// a connection serves the files of one publication round, not the night.
+func (e *Engine) closeConnections() {
+	for name, ob := range e.outboxes {
+		if c, ok := ob.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				e.log.Debug("closing outbox connection", "vendor", name, "err", err)
+			}
+		}
+	}
+}
+
+// HostKeyPath is where the built-in server's host key lives.
+func HostKeyPath(c *config.Config) string { return c.Resolve("keys/ssh_host_ed25519_key") }
+
+// serverVendors lists the vendors the built-in server serves: those with a
+// local outbox and an authorized_keys file.
+func serverVendors(c *config.Config) []sftpserver.Vendor {
+	var vs []sftpserver.Vendor
+	for _, v := range c.Vendor {
+		if v.Outbox.Kind == "local" && v.Outbox.AuthorizedKeys != "" {
+			vs = append(vs, sftpserver.Vendor{Name: v.Name, Dir: c.Resolve(v.Outbox.Path), AuthorizedKeysFile: v.Outbox.AuthorizedKeys})
+		}
+	}
+	return vs
+}
+
+// startSFTP starts the built-in SFTP server (SPEC §6.3) on the sockets
+// systemd handed over, or on [sftp_server] listen. It returns nil when
+// neither is set.
+func (e *Engine) startSFTP(ctx context.Context, log *slog.Logger) (*sftpserver.Server, []net.Addr, error) {
+	c := e.Config()
+	lns, err := sftpserver.Listeners()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(lns) == 0 && *c.SFTPServer.Listen != "" {
+		ln, err := net.Listen("tcp", *c.SFTPServer.Listen)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sftp_server.listen %s: %w", *c.SFTPServer.Listen, err)
+		}
+		lns = append(lns, ln)
+	}
+	if len(lns) == 0 {
+		return nil, nil, nil
+	}
+	srv, err := sftpserver.New(sftpserver.Config{
+		HostKeyPath: HostKeyPath(c),
+		Vendors:     serverVendors(c),
+		OnFetch:     e.fetched,
+		Log:         log.With("component", "sftp"),
+	})
+	if err != nil {
+		for _, ln := range lns {
+			ln.Close()
+		}
+		return nil, nil, err
+	}
+	var addrs []net.Addr
+	for _, ln := range lns {
+		addrs = append(addrs, ln.Addr())
+		go func(ln net.Listener) {
+			if err := srv.Serve(ctx, ln); err != nil && ctx.Err() == nil {
+				log.Error("sftp server stopped", "addr", ln.Addr().String(), "err", err)
+			}
+		}(ln)
+	}
+	return srv, addrs, nil
+}
+
+// fetched records a vendor's download from the built-in server as a hentet
+// receipt (SPEC §6.3, §7.2).
+func (e *Engine) fetched(f sftpserver.Fetch) {
+	complete := f.Complete
+	e.metrics.Fetched(f.Vendor, f.Complete)
+	e.record(&receipt.Record{Event: receipt.Hentet, Time: f.Time.UTC(), Vendor: f.Vendor, File: filepath.Base(f.File),
+		Bytes: f.Bytes, SHA256: f.SHA256, Complete: &complete})
+}
