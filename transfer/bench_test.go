@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"leverance/transfer"
-	"leverance/transfer/internal/sshdtest"
+	"leverance/internal/sshdtest"
 )
 
 // Benchmarks of SPEC §11 (push side), each beside OpenSSH's own sftp client

@@ -17,7 +17,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"leverance/transfer"
-	"leverance/transfer/internal/sshdtest"
+	"leverance/internal/sshdtest"
 	"leverance/transfer/outboxtest"
 )
 

@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"leverance/transfer/internal/sshdtest"
+	"leverance/internal/sshdtest"
 	"leverance/transfer/sftpserver"
 )
 

@@ -24,7 +24,7 @@ import (
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
-	"leverance/transfer/internal/sshdtest"
+	"leverance/internal/sshdtest"
 	"leverance/transfer/sftpserver"
 )
 
