@@ -9,6 +9,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"leverance/compute"
 	"leverance/config"
@@ -26,6 +27,15 @@ type Operator struct {
 	NewOutbox func(c *config.Config, v config.Vendor) (transfer.Outbox, error)
 	// User is the acting user; default: from the OS.
 	User string
+	// Clock stamps the receipts; default the system clock.
+	Clock Clock
+}
+
+func (o *Operator) now() time.Time {
+	if o.Clock == nil {
+		return time.Now().UTC()
+	}
+	return o.Clock.Now().UTC()
 }
 
 // OSUser returns the operator's name: the user who ran sudo, else the
@@ -103,7 +113,7 @@ func (o *Operator) Redeliver(ctx context.Context, p compute.Product, day compute
 		return nil, err
 	}
 	defer data.Close()
-	op := &receipt.Record{Event: receipt.Operatoer, Action: "redeliver", User: o.user(), Reason: reason,
+	op := &receipt.Record{Time: o.now(), Event: receipt.Operatoer, Action: "redeliver", User: o.user(), Reason: reason,
 		Target: fmt.Sprintf("%s/%s/%s", p, day, vendor), Refers: earlier}
 	if err := o.Log.Append(ctx, op); err != nil {
 		return nil, err
@@ -132,7 +142,7 @@ func (o *Operator) Redeliver(ctx context.Context, p compute.Product, day compute
 		return nil, fmt.Errorf("re-delivery of %s did not reach the outbox (%v)", name, err)
 	}
 	loc := ob.Location()
-	rec := &receipt.Record{Event: receipt.Leveret, Product: p.String(), Day: day.String(), Vendor: vendor, File: name,
+	rec := &receipt.Record{Time: o.now(), Event: receipt.Leveret, Product: p.String(), Day: day.String(), Vendor: vendor, File: name,
 		SHA256: f.SHA256, Size: f.Size, Attempts: 1, Outcome: "genlevering", Refers: op.Seq, Input: m.Ref.String(),
 		Outbox: &receipt.Place{Kind: loc.Kind, Host: loc.Host, HostKey: loc.HostKey, Path: loc.Path}, Reason: reason}
 	if err := o.Log.Append(ctx, rec); err != nil {
@@ -152,7 +162,7 @@ func (o *Operator) Expect(ctx context.Context, monday, expected compute.Date, re
 	if expected < monday {
 		return nil, fmt.Errorf("the expected date %s is before the delivery day %s", expected, monday)
 	}
-	r := &receipt.Record{Event: receipt.Operatoer, Action: "expect", User: o.user(), Reason: reason,
+	r := &receipt.Record{Time: o.now(), Event: receipt.Operatoer, Action: "expect", User: o.user(), Reason: reason,
 		Product: compute.Ugeopdatering.String(), Day: monday.String(), Target: expected.String()}
 	return r, o.Log.Append(ctx, r)
 }
