@@ -11,8 +11,8 @@ import (
 	"sync"
 	"testing"
 
-	"leverance/transfer"
 	"leverance/internal/sshdtest"
+	"leverance/transfer"
 )
 
 // Benchmarks of SPEC §11 (push side), each beside OpenSSH's own sftp client

@@ -16,8 +16,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"leverance/transfer"
 	"leverance/internal/sshdtest"
+	"leverance/transfer"
 	"leverance/transfer/outboxtest"
 )
 
