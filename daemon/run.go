@@ -137,6 +137,9 @@ func Run(ctx context.Context, opt RunOptions) error {
 			case <-workerCtx.Done():
 				return
 			case name := <-queue:
+				if workerCtx.Err() != nil {
+					return // stopping: select picks at random, so a queued file could still come first
+				}
 				if err := e.Accept(name); err != nil {
 					log.Error("extract not taken", "file", name, "err", err)
 				}
@@ -183,7 +186,15 @@ func Run(ctx context.Context, opt RunOptions) error {
 			if retain {
 				e.Retain()
 			}
-			nextTick <- e.Tick()
+			t := e.Tick()
+			// Only the latest wake time matters: replace one the loop has
+			// not read. Never block here: after a stop nobody reads, and a
+			// round still kicked would hang the stop for the whole grace.
+			select {
+			case <-nextTick:
+			default:
+			}
+			nextTick <- t
 		}
 	}()
 	poke := func(retain bool) {
