@@ -42,8 +42,12 @@ fuzz:
 	@for f in $$($(GO) test -list '^Fuzz' ./config/ | grep ^Fuzz); do \
 		echo "fuzz config $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) ./config/ || exit 1; done
 
+# The go benchmarks, then the national-scale compute benchmark of SPEC §11
+# (scripts/bench-compute.sh: generates the extracts once into ./bench, writes
+# its figures into docs/performance.md; CITIZENS=100000 for a quick run).
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
+	./scripts/bench-compute.sh
 
 clean:
 	rm -rf bin demo

@@ -68,8 +68,15 @@ func BenchmarkParse(b *testing.B) {
 
 // BenchmarkCompute100k computes every product for three vendors (one serving
 // every municipality, two serving a part), with a basis snapshot, streaming
-// the sorted extract; the files go to io.Discard (but are hashed).
-func BenchmarkCompute100k(b *testing.B) {
+// the sorted extract with the parallel pipeline; the files go to io.Discard
+// (but are hashed).
+func BenchmarkCompute100k(b *testing.B) { benchCompute(b, false) }
+
+// BenchmarkCompute100kSequential is BenchmarkCompute100k with the
+// single-goroutine reference (Job.Sequential).
+func BenchmarkCompute100kSequential(b *testing.B) { benchCompute(b, true) }
+
+func benchCompute(b *testing.B, sequential bool) {
 	benchInput(b)
 	all := compute.Products()
 	vendors := []compute.Vendor{
@@ -77,7 +84,7 @@ func BenchmarkCompute100k(b *testing.B) {
 		{Name: "hovedstaden", Kommuner: vendorSet(101, 147, 151, 153, 155, 157, 159, 161, 163, 165, 167, 169, 173, 175), Products: all},
 		{Name: "jylland", Kommuner: vendorSet(607, 615, 621, 630, 657, 661, 665, 671, 706, 707, 710, 727, 730, 740, 741, 746, 751, 756, 760, 766, 773, 779, 787, 791, 810, 813, 820, 825, 840, 846, 849, 851, 860), Products: all},
 	}
-	job := compute.Job{AsOf: bench.asOf, Calendar: compute.NewCalendar(nil, nil), Vendors: vendors, Basis: map[string]*compute.Snapshot{}}
+	job := compute.Job{AsOf: bench.asOf, Calendar: compute.NewCalendar(nil, nil), Vendors: vendors, Basis: map[string]*compute.Snapshot{}, Sequential: sequential}
 	for _, v := range vendors {
 		job.Basis[v.Name] = bench.basis
 	}

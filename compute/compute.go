@@ -3,6 +3,7 @@ package compute
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"sort"
 )
@@ -11,6 +12,9 @@ import (
 // not sorted by cpr. The caller runs it again with Buffered set (or sorts the
 // extract first).
 var ErrUnsorted = errors.New("the extract is not sorted by cpr")
+
+// DefaultMemoryLimit is the default of Job.MemoryLimit.
+const DefaultMemoryLimit = 1 << 30
 
 // Job says what to compute from one extract.
 type Job struct {
@@ -23,13 +27,46 @@ type Job struct {
 	Basis map[string]*Snapshot
 	// Reader options: tolerance and line limit. AsOf is taken from the Job.
 	Reader ReaderOptions
-	// Buffered groups rows in memory instead of streaming, so that an extract
-	// that is not sorted by cpr can be computed. Memory then grows with the
-	// number of rows (see docs/formats.md).
+	// Buffered computes an extract that is not sorted by cpr: its rows are
+	// first written to Scratch, partitioned by cpr range, and then computed
+	// one range at a time, within MemoryLimit (see docs/performance.md).
 	Buffered bool
 	// Snapshot asks Compute to return the snapshot of this extract, to be kept
 	// as the basis of later deliveries.
 	Snapshot bool
+
+	// Workers is the number of goroutines that parse and evaluate; 0 means
+	// GOMAXPROCS.
+	Workers int
+	// Sequential runs the straightforward single-goroutine implementation:
+	// the Reader, one citizen at a time, and for Buffered every row held in
+	// memory (about 150 bytes a row). It is the reference that the tests
+	// compare the parallel one with.
+	Sequential bool
+	// Scratch holds the temporary data whose size grows with the extract:
+	// 12 bytes per row to find repeated ids and, when Buffered, the rows
+	// themselves. nil keeps them in memory.
+	Scratch Scratch
+	// MemoryLimit bounds what Buffered holds in memory at once (beyond
+	// Scratch); 0 means DefaultMemoryLimit.
+	MemoryLimit int64
+	// Repeats names the rows whose id repeats an earlier row's, by line, with
+	// the line of that earlier row: the Repeats of a RepeatsError, for the
+	// second run that it asks for.
+	Repeats map[int]int
+}
+
+// RepeatsError is returned by Compute when rows repeat the id of an earlier
+// row (SPEC §1.3) and the tolerance would accept the extract without them.
+// Repeats are found once the whole extract has been read, so the files
+// written include those rows and must be discarded: run Compute again with
+// Job.Repeats set to Repeats, which leaves them out as it reads. (When the
+// repeats make the extract rejected, Compute returns the *RejectedError
+// straight away.)
+type RepeatsError struct{ Repeats map[int]int }
+
+func (e *RepeatsError) Error() string {
+	return fmt.Sprintf("%d rows repeat the id of an earlier row: compute again without them", len(e.Repeats))
 }
 
 // Output returns the writer for one vendor's product file; Compute calls it
@@ -51,6 +88,9 @@ type Outcome struct {
 // every due product of every vendor to the writers that out returns. On a
 // rejected extract it returns a *RejectedError; what was written by then must
 // be discarded by the caller. Identical inputs give byte-identical outputs.
+//
+// Unless Job.Sequential is set, the extract is parsed and evaluated by
+// Job.Workers goroutines (see pipeline.go); the outputs are the same.
 func Compute(r io.Reader, job Job, out Output) (*Outcome, error) {
 	opt := job.Reader
 	opt.AsOf = job.AsOf
@@ -62,15 +102,34 @@ func Compute(r io.Reader, job Job, out Output) (*Outcome, error) {
 	if err != nil {
 		return &Outcome{Report: rd.Report()}, err
 	}
+	if !job.Sequential {
+		return runPipeline(rd, e)
+	}
+	if job.Repeats != nil {
+		rd.p.dup = func(_ uint64, line int) (int, bool) {
+			first, ok := job.Repeats[line]
+			return first, ok
+		}
+	}
+	s, w := newSink(e), newWriter(e)
+	each := func(rows []Row) error {
+		s.citizen(rows)
+		if s.size() >= 64<<10 {
+			w.write(s)
+		}
+		return nil
+	}
 	if job.Buffered {
-		err = buffered(rd, e.citizen)
+		err = buffered(rd, each)
 	} else {
-		err = streamed(rd, e.citizen)
+		err = streamed(rd, each)
 	}
 	if err != nil {
 		return &Outcome{Report: rd.Report()}, err
 	}
-	oc, err := e.finish()
+	s.left(nil)
+	w.write(s)
+	oc, err := w.finish()
 	oc.Report = rd.Report()
 	return oc, err
 }
@@ -141,32 +200,27 @@ func buffered(rd *Reader, fn func([]Row) error) error {
 	return nil
 }
 
-// emitter writes the evaluated citizens, in cpr order, to the product files.
+// emitter holds what rendering a citizen needs that is the same for every
+// citizen: the vendors, their bases and the product writers. It is read by
+// every worker and written by one goroutine only (the writers).
 type emitter struct {
 	job       Job
 	weekStart Date
-	slots     []*vendorSlot
-	snap      *Snapshot
-	citizens  int
-	noPeriod  int
+	slots     []vendorSlot
 }
 
 type vendorSlot struct {
 	v     *Vendor
-	w     [NumProducts]*productWriter
-	basis *Snapshot // nil: first delivery
-	next  int       // index of the next state of basis not yet merged
+	w     [NumProducts]*productWriter // nil: not taken or not due
+	basis *Snapshot                   // nil: first delivery
 	bdate Date
 }
 
 func newEmitter(job Job, out Output) (*emitter, error) {
 	e := &emitter{job: job, weekStart: job.AsOf.AddDays(-6)}
-	if job.Snapshot {
-		e.snap = &Snapshot{AsOf: job.AsOf}
-	}
 	for i := range job.Vendors {
 		v := &job.Vendors[i]
-		s := &vendorSlot{v: v, basis: job.Basis[v.Name], bdate: job.AsOf.AddDays(-1)}
+		s := vendorSlot{v: v, basis: job.Basis[v.Name], bdate: job.AsOf.AddDays(-1)}
 		if s.basis != nil {
 			s.bdate = s.basis.AsOf
 		}
@@ -185,75 +239,184 @@ func newEmitter(job Job, out Output) (*emitter, error) {
 	return e, nil
 }
 
-func (e *emitter) citizen(rows []Row) error {
-	r := Evaluate(rows, e.job.AsOf, e.job.Calendar)
-	for _, s := range e.slots {
-		if w := s.w[DagligeBeskeder]; w != nil {
-			e.beskeder(s, w, &r)
+// sink evaluates citizens and renders their product rows into pieces, per
+// vendor and product, to be written later in cpr order. Each goroutine has
+// its own; the emitter is shared.
+type sink struct {
+	e      *emitter
+	out    [][NumProducts]piece // per vendor slot
+	next   []int                // per vendor slot: the next state of its basis not yet merged
+	snap   bool
+	states []State // of the citizens in the snapshot, when snap
+	// Citizens in the snapshot, and DP citizens without a dagpengeperiode.
+	citizens, noPeriod int
+
+	ev    evalScratch
+	brows []beskedRow
+	acts  []*Row
+}
+
+func newSink(e *emitter) *sink {
+	return &sink{e: e, out: make([][NumProducts]piece, len(e.slots)), next: make([]int, len(e.slots)), snap: e.job.Snapshot}
+}
+
+// reset empties the rendered pieces, the states and the counts.
+func (s *sink) reset() {
+	for i := range s.out {
+		for p := range s.out[i] {
+			s.out[i][p].reset()
 		}
-		if !r.InSnapshot || !s.v.Serves(r.Kommune) {
+	}
+	s.states = s.states[:0]
+	s.citizens, s.noPeriod = 0, 0
+}
+
+// size is the number of bytes rendered since the last reset.
+func (s *sink) size() int {
+	n := 0
+	for i := range s.out {
+		for p := range s.out[i] {
+			n += len(s.out[i][p].buf)
+		}
+	}
+	return n
+}
+
+// seek places every basis cursor on the first state with a cpr above cpr:
+// where a worker starts that renders the citizens after the one of cpr.
+func (s *sink) seek(cpr *[10]byte) {
+	for i := range s.e.slots {
+		if b := s.e.slots[i].basis; b != nil {
+			s.next[i] = sort.Search(len(b.States), func(j int) bool { return string(b.States[j].CPR[:]) > string(cpr[:]) })
+		}
+	}
+}
+
+// citizen evaluates one citizen (all its rows, in file order) and renders
+// it, after the UDGAAET rows of the basis states before it.
+func (s *sink) citizen(rows []Row) {
+	r := evaluate(rows, s.e.job.AsOf, s.e.job.Calendar, &s.ev)
+	for i := range s.e.slots {
+		slot := &s.e.slots[i]
+		out := &s.out[i]
+		if slot.w[DagligeBeskeder] != nil {
+			s.beskeder(i, &r)
+		}
+		if !r.InSnapshot || !slot.v.Serves(r.Kommune) {
 			continue
 		}
-		if w := s.w[DagligOpdatering]; w != nil {
-			w.dagligOpdatering(&r)
+		if slot.w[DagligOpdatering] != nil {
+			out[DagligOpdatering].dagligOpdatering(&r)
 		}
-		if w := s.w[Ugeopdatering]; w != nil {
-			w.ugeopdatering(&r, e.weekStart, e.job.AsOf)
+		if slot.w[Ugeopdatering] != nil {
+			s.acts = out[Ugeopdatering].ugeopdatering(&r, s.e.weekStart, s.e.job.AsOf, s.acts)
 		}
 	}
 	if r.InSnapshot {
-		e.citizens++
+		s.citizens++
 		if r.Group == GroupDP && !r.Computed {
-			e.noPeriod++
+			s.noPeriod++
 		}
-		if e.snap != nil {
-			e.snap.States = append(e.snap.States, StateOf(&r))
+		if s.snap {
+			s.states = append(s.states, StateOf(&r))
 		}
 	}
-	return nil
 }
 
 // beskeder merges the vendor's basis snapshot with the citizen at A: states
 // of B before r's cpr have left (UDGAAET), one with r's cpr is compared.
-func (e *emitter) beskeder(s *vendorSlot, w *productWriter, r *Result) {
+func (s *sink) beskeder(i int, r *Result) {
+	slot := &s.e.slots[i]
+	w := &s.out[i][DagligeBeskeder]
 	var prev *State
-	if s.basis != nil {
-		st := s.basis.States
-		for s.next < len(st) && bytes.Compare(st[s.next].CPR[:], r.CPR[:]) < 0 {
-			if s.v.Serves(st[s.next].Kommune) {
-				w.udgaaet(&st[s.next])
+	if slot.basis != nil {
+		st := slot.basis.States
+		n := s.next[i]
+		for n < len(st) && string(st[n].CPR[:]) < string(r.CPR[:]) {
+			if slot.v.Serves(st[n].Kommune) {
+				w.udgaaet(&st[n])
 			}
-			s.next++
+			n++
 		}
-		if s.next < len(st) && st[s.next].CPR == r.CPR {
-			if s.v.Serves(st[s.next].Kommune) {
-				prev = &st[s.next]
+		if n < len(st) && st[n].CPR == r.CPR {
+			if slot.v.Serves(st[n].Kommune) {
+				prev = &st[n]
 			}
-			s.next++
+			n++
 		}
+		s.next[i] = n
 	}
-	if r.InSnapshot && s.v.Serves(r.Kommune) {
-		w.beskeder(r, prev, s.bdate, s.basis != nil)
+	if r.InSnapshot && slot.v.Serves(r.Kommune) {
+		s.brows = w.beskeder(r, prev, slot.bdate, slot.basis != nil, s.brows)
 	} else if prev != nil {
 		w.udgaaet(prev)
 	}
 }
 
-func (e *emitter) finish() (*Outcome, error) {
-	oc := &Outcome{Snapshot: e.snap, Citizens: e.citizens, NoPeriod: e.noPeriod}
-	for _, s := range e.slots {
-		if w := s.w[DagligeBeskeder]; w != nil && s.basis != nil {
-			for ; s.next < len(s.basis.States); s.next++ {
-				if st := &s.basis.States[s.next]; s.v.Serves(st.Kommune) {
-					w.udgaaet(st)
-				}
+// left renders the UDGAAET rows of the basis states from the cursors up to
+// (not including) index end[i], or to the end of the basis when end is nil.
+func (s *sink) left(end []int) {
+	for i := range s.e.slots {
+		slot := &s.e.slots[i]
+		if slot.basis == nil || slot.w[DagligeBeskeder] == nil {
+			continue
+		}
+		st := slot.basis.States
+		stop := len(st)
+		if end != nil {
+			stop = end[i]
+		}
+		for ; s.next[i] < stop; s.next[i]++ {
+			if x := &st[s.next[i]]; slot.v.Serves(x.Kommune) {
+				s.out[i][DagligeBeskeder].udgaaet(x)
 			}
 		}
-		for _, w := range s.w {
-			if w == nil {
+	}
+}
+
+// writer writes what sinks rendered to the product files, in cpr order, and
+// collects the snapshot and the counts. One goroutine owns it.
+type writer struct {
+	e    *emitter
+	snap *Snapshot
+	// Citizens and NoPeriod of the Outcome.
+	citizens, noPeriod int
+}
+
+func newWriter(e *emitter) *writer {
+	w := &writer{e: e}
+	if e.job.Snapshot {
+		w.snap = &Snapshot{AsOf: e.job.AsOf}
+	}
+	return w
+}
+
+// write writes and then resets what s rendered.
+func (w *writer) write(s *sink) {
+	for i := range w.e.slots {
+		for p, pw := range w.e.slots[i].w {
+			if pw != nil {
+				pw.write(&s.out[i][p])
+			}
+		}
+	}
+	if w.snap != nil {
+		w.snap.States = append(w.snap.States, s.states...)
+	}
+	w.citizens += s.citizens
+	w.noPeriod += s.noPeriod
+	s.reset()
+}
+
+// finish closes the product files.
+func (w *writer) finish() (*Outcome, error) {
+	oc := &Outcome{Snapshot: w.snap, Citizens: w.citizens, NoPeriod: w.noPeriod}
+	for _, slot := range w.e.slots {
+		for _, pw := range slot.w {
+			if pw == nil {
 				continue
 			}
-			sum, err := w.close()
+			sum, err := pw.close()
 			if err != nil {
 				return oc, err
 			}

@@ -30,11 +30,7 @@ func BirthDate(cpr []byte) (birth Date, ok bool) {
 			century = 2000
 		}
 	}
-	y := century + yy
-	if !ValidDate(y, mm, dd) {
-		return 0, false
-	}
-	return MkDate(y, mm, dd), true
+	return dateOf(century+yy, mm, dd)
 }
 
 // Birthday returns the date on which someone born on birth turns age years

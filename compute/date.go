@@ -161,14 +161,42 @@ func ParseDate(b []byte) (Date, bool) {
 	if len(b) != 10 || b[4] != '-' || b[7] != '-' {
 		return 0, false
 	}
-	y, ok1 := parseDigits(b[0:4])
-	m, ok2 := parseDigits(b[5:7])
-	d, ok3 := parseDigits(b[8:10])
-	if !ok1 || !ok2 || !ok3 || !ValidDate(y, m, d) {
+	y0, y1, y2, y3 := b[0]-'0', b[1]-'0', b[2]-'0', b[3]-'0'
+	m0, m1, d0, d1 := b[5]-'0', b[6]-'0', b[8]-'0', b[9]-'0'
+	// A byte below '0' wraps around to a large value: one test per byte.
+	if y0 > 9 || y1 > 9 || y2 > 9 || y3 > 9 || m0 > 9 || m1 > 9 || d0 > 9 || d1 > 9 {
+		return 0, false
+	}
+	return dateOf(int(y0)*1000+int(y1)*100+int(y2)*10+int(y3), int(m0)*10+int(m1), int(d0)*10+int(d1))
+}
+
+// dateOf is MkDate(y, m, d) and whether that day exists (ValidDate).
+func dateOf(y, m, d int) (Date, bool) {
+	if i := (y-monthTableFrom)*12 + m - 1; y >= monthTableFrom && y < monthTableTo && m >= 1 && m <= 12 {
+		if d < 1 || d > int(monthDays[i]) {
+			return 0, false
+		}
+		return monthStart[i] + Date(d-1), true
+	}
+	if !ValidDate(y, m, d) {
 		return 0, false
 	}
 	return MkDate(y, m, d), true
 }
+
+// The first day and the length of every month from monthTableFrom to
+// monthTableTo, so that parsing a date of these years is a table look-up.
+const monthTableFrom, monthTableTo = 1800, 2200
+
+var monthStart, monthDays = func() (start []Date, days []uint8) {
+	for y := monthTableFrom; y < monthTableTo; y++ {
+		for m := 1; m <= 12; m++ {
+			start = append(start, MkDate(y, m, 1))
+			days = append(days, uint8(DaysIn(y, m)))
+		}
+	}
+	return start, days
+}()
 
 // ParseCompactDate parses YYYYMMDD.
 func ParseCompactDate(s string) (Date, bool) {

@@ -11,5 +11,12 @@
 //	Reader (parse + validate §1)  →  Group rows per citizen (cpr)
 //	  →  Evaluate (rules §3, exact integer arithmetic)  →  Products (§4)
 //
+// Compute runs it on several goroutines (pipeline.go): chunks of whole lines
+// are parsed and evaluated in parallel and written back in order, so the
+// bytes are those of the single-goroutine reference (Job.Sequential). What
+// grows with the extract (the ids, to find repeats, and the rows of an
+// extract not sorted by cpr) goes to a Scratch that the caller provides;
+// see docs/performance.md.
+//
 // Nothing in this package may log or return a CPR number in an error.
 package compute

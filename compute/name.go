@@ -1,12 +1,15 @@
 package compute
 
 import (
-	"compress/gzip"
 	"errors"
 	"io"
 	"regexp"
 	"strconv"
 	"strings"
+
+	// 1.4 times as fast as compress/gzip here, the same format and errors
+	// (see docs/performance.md).
+	"github.com/klauspost/compress/gzip"
 )
 
 // ExtractName is what an extract's file name says (SPEC §1.1).

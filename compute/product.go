@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"sort"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // Product is one of the three products of SPEC §4.
@@ -100,13 +101,10 @@ func (f FileSum) SumLine() string { return f.SHA256 + "  " + f.Name + "\n" }
 
 // productWriter writes one product file and hashes what it writes.
 type productWriter struct {
-	sum  FileSum
-	w    *bufio.Writer
-	h    hash.Hash
-	n    countWriter
-	buf  []byte
-	rows []beskedRow // daglige-beskeder rows of the current citizen, to sort
-	acts []*Row      // ugeopdatering activations of the current citizen, to sort
+	sum FileSum
+	w   *bufio.Writer
+	h   hash.Hash
+	n   countWriter
 }
 
 type countWriter struct {
@@ -129,11 +127,12 @@ func newProductWriter(vendor string, p Product, asOf Date, w io.Writer) *product
 	return pw
 }
 
-// row writes the buffered row in pw.buf.
-func (pw *productWriter) row() {
-	pw.buf = append(pw.buf, '\n')
-	pw.w.Write(pw.buf)
-	pw.sum.Rows++
+// write appends rendered rows to the file.
+func (pw *productWriter) write(p *piece) {
+	if p.rows > 0 {
+		pw.w.Write(p.buf)
+		pw.sum.Rows += p.rows
+	}
 }
 
 func (pw *productWriter) close() (FileSum, error) {
@@ -146,6 +145,16 @@ func (pw *productWriter) close() (FileSum, error) {
 	return pw.sum, nil
 }
 
+// piece is rendered rows of one product file, not yet written: what a
+// worker makes of its part of the extract, written in order by one
+// goroutine.
+type piece struct {
+	buf  []byte
+	rows int
+}
+
+func (p *piece) reset() { p.buf, p.rows = p.buf[:0], 0 }
+
 // Field formatting helpers: every append* appends a field and its ';'.
 
 func appendCentis(b []byte, c int64) []byte {
@@ -157,8 +166,8 @@ func appendKommune(b []byte, k uint16) []byte {
 	return append(b, byte('0'+k/100), byte('0'+k/10%10), byte('0'+k%10))
 }
 
-func (pw *productWriter) dagligOpdatering(r *Result) {
-	b := append(pw.buf[:0], r.CPR[:]...)
+func (pw *piece) dagligOpdatering(r *Result) {
+	b := append(pw.buf, r.CPR[:]...)
 	b = append(b, ';')
 	b = appendKommune(b, r.Kommune)
 	b = append(b, ';')
@@ -179,8 +188,8 @@ func (pw *productWriter) dagligOpdatering(r *Result) {
 		b = append(b, ';')
 		b = AppendDate(b, d)
 	}
-	pw.buf = b
-	pw.row()
+	pw.buf = append(b, '\n')
+	pw.rows++
 }
 
 // Kinds of daglige-beskeder rows, in their sort order (SPEC §4.2).
@@ -203,9 +212,9 @@ type beskedRow struct {
 // beskeder writes the daglige-beskeder rows of one citizen in the vendor's
 // snapshot at A; prev is its state at B, or nil when it was not in the
 // vendor's snapshot then. basis is B's date; compare is false on a first
-// delivery.
-func (pw *productWriter) beskeder(r *Result, prev *State, basis Date, compare bool) {
-	rows := pw.rows[:0]
+// delivery. rows is scratch space; beskeder returns it for reuse.
+func (pw *piece) beskeder(r *Result, prev *State, basis Date, compare bool, rows []beskedRow) []beskedRow {
+	rows = rows[:0]
 	if compare && prev == nil {
 		rows = append(rows, beskedRow{kind: beskedNY, dato: NoDate})
 	}
@@ -224,14 +233,17 @@ func (pw *productWriter) beskeder(r *Result, prev *State, basis Date, compare bo
 	if compare && prev != nil && prev.differs(StateOf(r)) {
 		rows = append(rows, beskedRow{kind: beskedAendring, dato: NoDate})
 	}
-	sort.Slice(rows, func(i, j int) bool {
-		if rows[i].kind != rows[j].kind {
-			return rows[i].kind < rows[j].kind
-		}
-		return rows[i].id < rows[j].id
-	})
+	if len(rows) > 1 {
+		slices.SortFunc(rows, func(a, b beskedRow) int {
+			if a.kind != b.kind {
+				return a.kind - b.kind
+			}
+			return strings.Compare(a.id, b.id)
+		})
+	}
+	b := pw.buf
 	for _, x := range rows {
-		b := append(pw.buf[:0], r.CPR[:]...)
+		b = append(b, r.CPR[:]...)
 		b = append(b, ';')
 		b = appendKommune(b, r.Kommune)
 		b = append(b, ';')
@@ -244,35 +256,39 @@ func (pw *productWriter) beskeder(r *Result, prev *State, basis Date, compare bo
 		b = AppendDate(b, r.Vejledende)
 		b = append(b, ';')
 		b = AppendDate(b, r.Frist)
-		pw.buf = b
-		pw.row()
+		b = append(b, '\n')
 	}
-	pw.rows = rows
+	pw.buf = b
+	pw.rows += len(rows)
+	return rows
 }
 
 // udgaaet writes the UDGAAET row of a citizen that left the vendor's snapshot.
-func (pw *productWriter) udgaaet(s *State) {
-	b := append(pw.buf[:0], s.CPR[:]...)
+func (pw *piece) udgaaet(s *State) {
+	b := append(pw.buf, s.CPR[:]...)
 	b = append(b, ';')
 	b = appendKommune(b, s.Kommune)
-	b = append(b, ";UDGAAET;;;;"...)
-	pw.buf = b
-	pw.row()
+	pw.buf = append(b, ";UDGAAET;;;;\n"...)
+	pw.rows++
 }
 
 // ugeopdatering writes the weekly rows of one citizen: its activations
-// registered in the week [weekStart, A], then its L row.
-func (pw *productWriter) ugeopdatering(r *Result, weekStart, asOf Date) {
-	acts := pw.acts[:0]
+// registered in the week [weekStart, A], then its L row. acts is scratch
+// space; ugeopdatering returns it for reuse.
+func (pw *piece) ugeopdatering(r *Result, weekStart, asOf Date, acts []*Row) []*Row {
+	acts = acts[:0]
 	for i := range r.Rows {
 		x := &r.Rows[i]
 		if x.Type == TypeAktivering && x.Registreret >= weekStart && x.Registreret <= asOf {
 			acts = append(acts, x)
 		}
 	}
-	sort.Slice(acts, func(i, j int) bool { return acts[i].ID < acts[j].ID })
+	if len(acts) > 1 {
+		slices.SortFunc(acts, func(a, b *Row) int { return strings.Compare(a.ID, b.ID) })
+	}
+	b := pw.buf
 	for _, x := range acts {
-		b := append(pw.buf[:0], r.CPR[:]...)
+		b = append(b, r.CPR[:]...)
 		b = append(b, ';')
 		b = appendKommune(b, r.Kommune)
 		b = append(b, ";A;"...)
@@ -283,20 +299,20 @@ func (pw *productWriter) ugeopdatering(r *Result, weekStart, asOf Date) {
 		b = AppendDate(b, x.Fra)
 		b = append(b, ';')
 		b = AppendDate(b, x.Til)
-		b = append(b, ";;"...)
-		pw.buf = b
-		pw.row()
+		b = append(b, ";;\n"...)
 	}
-	pw.acts = acts
+	pw.rows += len(acts)
 	if r.HasCum {
-		b := append(pw.buf[:0], r.CPR[:]...)
+		b = append(b, r.CPR[:]...)
 		b = append(b, ';')
 		b = appendKommune(b, r.Kommune)
 		b = append(b, ";L;;;;;"...)
 		b = appendCentis(b, r.HoursCenti())
 		b = append(b, ';')
 		b = appendCentis(b, r.WeeksCenti())
-		pw.buf = b
-		pw.row()
+		b = append(b, '\n')
+		pw.rows++
 	}
+	pw.buf = b
+	return acts
 }

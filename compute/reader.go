@@ -49,17 +49,15 @@ type ReaderOptions struct {
 // time; the only state that grows with the file is the set of seen ids (8
 // bytes of hash and 4 of line number per row).
 type Reader struct {
-	opt     ReaderOptions
-	br      *bufio.Reader
-	colOf   [numCols]int // field index of each column
-	nfields int
-	line    int
-	rows    int // data rows seen (valid or not)
-	report  Report
-	ids     map[uint64]uint32
-	done    bool
-	err     error
-	fields  [][]byte
+	opt    ReaderOptions
+	br     *bufio.Reader
+	p      rowParser
+	line   int
+	rows   int // data rows seen (valid or not)
+	report Report
+	ids    map[uint64]uint32
+	done   bool
+	err    error
 }
 
 // NewReader reads and checks the header of an extract from r. r must already
@@ -71,8 +69,9 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 	rd := &Reader{
 		opt: opt,
 		br:  bufio.NewReaderSize(r, max(64<<10, opt.MaxLineBytes+2)),
-		ids: make(map[uint64]uint32),
 	}
+	rd.p.rep, rd.p.asOf = &rd.report, opt.AsOf
+	rd.p.dup = rd.checkID
 	rd.report.Tolerance = opt.MaxRejectedRows
 	line, err := rd.readLine()
 	switch {
@@ -94,8 +93,8 @@ func (rd *Reader) parseHeader(line []byte) error {
 	if !utf8.Valid(line) {
 		return rd.fatal("", "bad header: not valid UTF-8")
 	}
-	for i := range rd.colOf {
-		rd.colOf[i] = -1
+	for i := range rd.p.colOf {
+		rd.p.colOf[i] = -1
 	}
 	names := bytes.Split(line, []byte{';'})
 	var problems []Problem
@@ -112,13 +111,13 @@ func (rd *Reader) parseHeader(line []byte) error {
 		switch {
 		case c < 0:
 			bad("", fmt.Sprintf("unknown column %s (field %d); the columns are %s", safeQuote(n), i+1, columnList))
-		case rd.colOf[c] >= 0:
-			bad(Columns[c], fmt.Sprintf("the column appears twice (fields %d and %d)", rd.colOf[c]+1, i+1))
+		case rd.p.colOf[c] >= 0:
+			bad(Columns[c], fmt.Sprintf("the column appears twice (fields %d and %d)", rd.p.colOf[c]+1, i+1))
 		default:
-			rd.colOf[c] = i
+			rd.p.colOf[c] = i
 		}
 	}
-	for c, i := range rd.colOf {
+	for c, i := range rd.p.colOf {
 		if i < 0 {
 			bad(Columns[c], "the column is missing")
 		}
@@ -130,8 +129,7 @@ func (rd *Reader) parseHeader(line []byte) error {
 		}
 		return err
 	}
-	rd.nfields = len(names)
-	rd.fields = make([][]byte, 0, rd.nfields)
+	rd.p.nfields = len(names)
 	return nil
 }
 
@@ -226,13 +224,13 @@ func (rd *Reader) Next() (Row, error) {
 		}
 		// The trailer; a data row whose id is SLUT has as many fields as the
 		// header.
-		if bytes.HasPrefix(line, []byte("SLUT;")) && bytes.Count(line, []byte{';'}) != rd.nfields-1 {
+		if bytes.HasPrefix(line, []byte("SLUT;")) && bytes.Count(line, []byte{';'}) != rd.p.nfields-1 {
 			rd.trailer(line)
 			continue
 		}
 		rd.rows++
-		row, ok := rd.parseRow(line)
-		if ok {
+		var row Row
+		if rd.p.parse(line, rd.line, &row) {
 			return row, nil
 		}
 	}
@@ -262,11 +260,15 @@ func (rd *Reader) trailer(line []byte) {
 // badUTF8Column names the column of the first field of line that is not
 // valid UTF-8, or "" when the line does not split into the header's fields.
 func (rd *Reader) badUTF8Column(line []byte) string {
+	return badUTF8Column(line, &rd.p)
+}
+
+func badUTF8Column(line []byte, p *rowParser) string {
 	f := bytes.Split(line, []byte{';'})
-	if len(f) != rd.nfields {
+	if len(f) != p.nfields {
 		return ""
 	}
-	for c, i := range rd.colOf {
+	for c, i := range p.colOf {
 		if !utf8.Valid(f[i]) {
 			return Columns[c]
 		}
@@ -307,197 +309,23 @@ func (rd *Reader) fatal(col, reason string) error {
 	return &RejectedError{Report: &rd.report}
 }
 
-// parseRow splits and validates one data line. It records every problem of
-// the row; ok is false when there was any.
-func (rd *Reader) parseRow(line []byte) (row Row, ok bool) {
-	f := rd.fields[:0]
-	for {
-		i := bytes.IndexByte(line, ';')
-		if i < 0 {
-			f = append(f, line)
-			break
-		}
-		f = append(f, line[:i])
-		line = line[i+1:]
+// checkID is the Reader's duplicate-id check: a map of the hashes of the
+// ids seen, in file order.
+func (rd *Reader) checkID(h uint64, line int) (int, bool) {
+	if rd.ids == nil {
+		rd.ids = make(map[uint64]uint32)
 	}
-	rd.fields = f
-	if len(f) != rd.nfields {
-		rd.invalid(rd.line, "", fmt.Sprintf("has %d fields, the header has %d", len(f), rd.nfields))
-		return row, false
+	if first, seen := rd.ids[h]; seen {
+		return int(first), true
 	}
-	v := rowValidator{rd: rd}
-	get := func(c int) []byte { return f[rd.colOf[c]] }
-	row.Line = rd.line
-
-	id := get(colID)
-	if validID(id) {
-		row.ID = string(id)
-		v.checkID(row.ID)
-	} else {
-		v.bad("id", "must be 1–40 characters of A–Z, a–z, 0–9, _ and -")
-	}
-
-	cpr := get(colCPR)
-	if len(cpr) != 10 || !allDigits(cpr) {
-		v.bad("cpr", "must be 10 digits")
-	} else if _, valid := BirthDate(cpr); !valid {
-		v.bad("cpr", "the birth date in it does not exist")
-	} else {
-		copy(row.CPR[:], cpr)
-	}
-
-	row.Type = parseType(get(colType))
-	if row.Type == 0 {
-		v.bad("type", fmt.Sprintf("unknown type %s", safeQuote(get(colType))))
-	}
-
-	if k, kok := parseDigits(get(colKommune)); !kok || len(get(colKommune)) != 3 || k < 101 || k > 860 {
-		v.bad("kommune", "must be a municipality code of 3 digits, 101–860")
-	} else {
-		row.Kommune = uint16(k)
-	}
-
-	fraOK := false
-	if d, dok := ParseDate(get(colFra)); dok {
-		row.Fra, fraOK = d, true
-	} else {
-		v.bad("fra", dateProblem(get(colFra)))
-	}
-
-	row.Til = NoDate
-	if til := get(colTil); len(til) > 0 {
-		if d, dok := ParseDate(til); !dok {
-			v.bad("til", dateProblem(til))
-		} else {
-			row.Til = d
-			switch {
-			case row.Type == TypeDagpengeperiode || row.Type == TypeSamtale || row.Type == TypeIndkaldelse:
-				v.bad("til", "must be empty for "+row.Type.String())
-			case fraOK && d < row.Fra:
-				v.bad("til", "is before fra")
-			}
-		}
-	}
-
-	timer := get(colTimer)
-	switch {
-	case row.Type == TypeLedig:
-		if t, tok := parseHours(timer); !tok {
-			v.bad("timer", hoursProblem(timer))
-		} else {
-			row.Timer = t
-		}
-	case len(timer) > 0 && row.Type != 0:
-		v.bad("timer", "must be empty for "+row.Type.String())
-	}
-
-	rd.parseKode(&row, get(colKode), &v)
-
-	if fraOK && row.Type == TypeSamtale && row.Fra > rd.opt.AsOf {
-		v.bad("fra", "an interview (SAMTALE) cannot be dated after the extract's as-of date")
-	}
-
-	if d, dok := parseTimestamp(get(colRegistreret)); !dok {
-		v.bad("registreret", "must be a local time YYYY-MM-DDTHH:MM:SS that exists")
-	} else if d > rd.opt.AsOf {
-		v.bad("registreret", "is after the end of the extract's as-of date")
-	} else {
-		row.Registreret = d
-	}
-	return row, !v.failed
+	rd.ids[h] = uint32(line)
+	return 0, false
 }
 
-func (rd *Reader) parseKode(row *Row, kode []byte, v *rowValidator) {
-	intern := func(codes []string) bool {
-		for _, c := range codes {
-			if string(kode) == c {
-				row.Kode = c
-				return true
-			}
-		}
-		return false
-	}
-	switch row.Type {
-	case TypeKontaktgruppe:
-		if g, ok := groupByCode[string(kode)]; ok {
-			row.Group, row.Kode = g, g.String()
-			return
-		}
-	case TypeDagpengeperiode, TypeLedig:
-		if len(kode) == 0 {
-			return
-		}
-		v.bad("kode", "must be empty for "+row.Type.String())
-		return
-	case TypeSamtale, TypeIndkaldelse:
-		if intern(interviewCodes) {
-			return
-		}
-	case TypeAktivering:
-		if intern(activationCodes) {
-			return
-		}
-	case TypeFritagelse:
-		if len(kode) >= 1 && len(kode) <= 10 && allUpperDigits(kode) {
-			row.Kode = string(kode)
-			return
-		}
-		v.bad("kode", "must be a reason code of 1–10 characters A–Z and 0–9")
-		return
-	default:
-		return // unknown type: already reported
-	}
-	v.bad("kode", fmt.Sprintf("unknown code %s for type %s", safeQuote(kode), row.Type))
-}
-
-type rowValidator struct {
-	rd     *Reader
-	failed bool
-}
-
-func (v *rowValidator) bad(col, reason string) {
-	if !v.failed {
-		v.rd.report.InvalidRows++
-	}
-	v.failed = true
-	v.rd.report.add(Problem{Line: v.rd.line, Column: col, Reason: reason})
-}
-
-func (v *rowValidator) checkID(id string) {
-	h := idHash(id)
-	if first, seen := v.rd.ids[h]; seen {
-		v.bad("id", fmt.Sprintf("repeats the id of line %d", first))
-		return
-	}
-	v.rd.ids[h] = uint32(v.rd.line)
-}
-
-// idHash is FNV-1a with a final mix: deterministic, so the same extract
-// always gives the same verdict. Two different ids share a hash with a
-// probability of about n²/2⁶⁵ (1.7·10⁻⁵ for 25 million rows); see
-// docs/formats.md.
-func idHash(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	h ^= h >> 33
-	h *= 0xff51afd7ed558ccd
-	h ^= h >> 33
-	return h
-}
-
+// validID reports whether b is an id: 1–40 of A–Z, a–z, 0–9, _ and -.
 func validID(b []byte) bool {
-	if len(b) < 1 || len(b) > 40 {
-		return false
-	}
-	for _, c := range b {
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
+	_, ok := hashID(b)
+	return ok
 }
 
 func allDigits(b []byte) bool {
@@ -558,7 +386,7 @@ func hoursProblem(b []byte) string {
 // most 2 decimals, decimal comma or point.
 func parseHours(b []byte) (int64, bool) {
 	intPart, frac := b, []byte(nil)
-	if i := bytes.IndexAny(b, ",."); i >= 0 {
+	if i := decimalMark(b); i >= 0 {
 		intPart, frac = b[:i], b[i+1:]
 		if len(frac) < 1 || len(frac) > 2 {
 			return 0, false
@@ -585,22 +413,14 @@ func parseHours(b []byte) (int64, bool) {
 	return c, c > 0 && c <= 3700
 }
 
-// parseTimestamp parses YYYY-MM-DDTHH:MM:SS and returns its date.
-func parseTimestamp(b []byte) (Date, bool) {
-	if len(b) != 19 || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
-		return 0, false
+// decimalMark is the index of the first ',' or '.' in b, or -1.
+func decimalMark(b []byte) int {
+	for i, c := range b {
+		if c == ',' || c == '.' {
+			return i
+		}
 	}
-	d, ok := ParseDate(b[:10])
-	if !ok {
-		return 0, false
-	}
-	h, ok1 := parseDigits(b[11:13])
-	m, ok2 := parseDigits(b[14:16])
-	s, ok3 := parseDigits(b[17:19])
-	if !ok1 || !ok2 || !ok3 || h > 23 || m > 59 || s > 59 {
-		return 0, false
-	}
-	return d, true
+	return -1
 }
 
 // safeQuote quotes a short value for an error message, unless it could be

@@ -32,12 +32,30 @@ func (t Type) String() string {
 }
 
 func parseType(b []byte) Type {
-	for t := TypeKontaktgruppe; t <= TypeFritagelse; t++ {
-		if string(b) == typeNames[t] {
-			return t
+	var t Type
+	switch len(b) {
+	case 5:
+		t = TypeLedig
+	case 7:
+		t = TypeSamtale
+	case 10:
+		t = TypeAktivering
+		if len(b) > 0 && b[0] == 'F' {
+			t = TypeFritagelse
 		}
+	case 11:
+		t = TypeIndkaldelse
+	case 13:
+		t = TypeKontaktgruppe
+	case 15:
+		t = TypeDagpengeperiode
+	default:
+		return 0
 	}
-	return 0
+	if string(b) != typeNames[t] {
+		return 0
+	}
+	return t
 }
 
 // Group is a kontaktgruppe (target group), the code of a KONTAKTGRUPPE row.

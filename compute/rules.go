@@ -1,6 +1,9 @@
 package compute
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // Thresholds of SPEC §3.1 in centi-hours.
 const (
@@ -46,6 +49,18 @@ func roundDiv(a, b int64) int64 { return (2*a + b) / (2 * b) }
 // with the same cpr) for as-of date asOf. It is a pure function of its
 // arguments.
 func Evaluate(rows []Row, asOf Date, cal *Calendar) Result {
+	return evaluate(rows, asOf, cal, &evalScratch{})
+}
+
+// evalScratch is memory that evaluate reuses from one citizen to the next.
+type evalScratch struct {
+	points []Date
+	ledig  []*Row
+	active []*Row
+	c      cum
+}
+
+func evaluate(rows []Row, asOf Date, cal *Calendar, sc *evalScratch) Result {
 	res := Result{Rows: rows, L: NoDate, Vejledende: NoDate, Faelles: NoDate, Frist: NoDate, Opfyldt: NoDate}
 	if len(rows) == 0 {
 		return res
@@ -66,7 +81,7 @@ func Evaluate(rows []Row, asOf Date, cal *Calendar) Result {
 	}
 	res.InSnapshot, res.Kommune, res.Group = true, cur.Kommune, cur.Group
 	if res.Group == GroupDP {
-		evaluateDP(&res, rows, asOf, cal)
+		evaluateDP(&res, rows, asOf, cal, sc)
 	} else {
 		evaluateKontanthjaelp(&res, rows, cur.Fra, asOf, cal)
 	}
@@ -103,7 +118,7 @@ func evaluateKontanthjaelp(res *Result, rows []Row, s, asOf Date, cal *Calendar)
 	res.Vejledende = adjust(due, rows, cal, false)
 }
 
-func evaluateDP(res *Result, rows []Row, asOf Date, cal *Calendar) {
+func evaluateDP(res *Result, rows []Row, asOf Date, cal *Calendar, sc *evalScratch) {
 	p := NoDate
 	for i := range rows {
 		r := &rows[i]
@@ -115,7 +130,7 @@ func evaluateDP(res *Result, rows []Row, asOf Date, cal *Calendar) {
 		return // no dagpengeperiode: every computed field stays empty
 	}
 	res.Computed, res.HasCum = true, true
-	c := newCum(rows, p)
+	c := sc.newCum(rows, p)
 	res.CumSum = c.sum(asOf)
 	horizon := asOf.AddDays(horizonDays)
 	within := func(d Date) Date {
@@ -237,13 +252,19 @@ type segment struct {
 	before int64 // Σ rate(x) for x in [P, start)
 }
 
-func newCum(rows []Row, p Date) *cum {
-	points := []Date{p}
+func newCum(rows []Row, p Date) *cum { return (&evalScratch{}).newCum(rows, p) }
+
+// newCum builds the cum of rows from p in the scratch space: the result is
+// valid until the next call.
+func (sc *evalScratch) newCum(rows []Row, p Date) *cum {
+	ledig := sc.ledig[:0]
+	points := append(sc.points[:0], p)
 	for i := range rows {
 		r := &rows[i]
 		if r.Type != TypeLedig {
 			continue
 		}
+		ledig = append(ledig, r)
 		if r.Fra > p {
 			points = append(points, r.Fra)
 		}
@@ -251,20 +272,33 @@ func newCum(rows []Row, p Date) *cum {
 			points = append(points, r.Til+1)
 		}
 	}
-	sort.Slice(points, func(i, j int) bool { return points[i] < points[j] })
-	c := &cum{}
+	slices.Sort(points)
+	// The rate at each point: a sweep over the LEDIG rows by fra, keeping
+	// those that have begun and not ended (few: they rarely overlap).
+	slices.SortFunc(ledig, func(a, b *Row) int { return int(a.Fra - b.Fra) })
+	active := sc.active[:0]
+	next := 0
+	c := &sc.c
+	c.segs = c.segs[:0]
 	var total int64
 	for i, start := range points {
 		if i > 0 && start == points[i-1] {
 			continue
 		}
+		for next < len(ledig) && ledig[next].Fra <= start {
+			active = append(active, ledig[next])
+			next++
+		}
 		var rate int64
-		for j := range rows {
-			r := &rows[j]
-			if r.Type == TypeLedig && r.covers(start) && r.Timer > rate {
-				rate = r.Timer
+		k := 0
+		for _, r := range active {
+			if r.Til >= start {
+				active[k] = r
+				k++
+				rate = max(rate, r.Timer)
 			}
 		}
+		active = active[:k]
 		if n := len(c.segs); n > 0 {
 			prev := &c.segs[n-1]
 			// Measured from the segment's own start: after a merge, prev
@@ -277,6 +311,7 @@ func newCum(rows []Row, p Date) *cum {
 		}
 		c.segs = append(c.segs, segment{start: start, rate: rate, before: total})
 	}
+	sc.points, sc.ledig, sc.active = points, ledig, active
 	return c
 }
 

@@ -30,6 +30,9 @@ type Config struct {
 	RetentionDays int `toml:"retention_days"`
 	// OutboxRetentionDays keeps delivered files in local outboxes (default 14).
 	OutboxRetentionDays int `toml:"outbox_retention_days"`
+	// MemoryLimitMiB bounds compute's memory for an extract not sorted by
+	// cpr (default 1024); see docs/performance.md.
+	MemoryLimitMiB int `toml:"memory_limit_mib"`
 
 	Calendar   Calendar          `toml:"calendar"`
 	Product    map[string]Window `toml:"product"`
@@ -130,6 +133,7 @@ const (
 	DefaultTimezone            = "Europe/Copenhagen"
 	DefaultRetentionDays       = 30
 	DefaultOutboxRetentionDays = 14
+	DefaultMemoryLimitMiB      = 1024
 	DefaultSFTPListen          = "127.0.0.1:2222"
 	DefaultHTTPListen          = "127.0.0.1:8080"
 )
@@ -232,6 +236,9 @@ func (c *Config) applyDefaults() {
 	if c.OutboxRetentionDays == 0 {
 		c.OutboxRetentionDays = DefaultOutboxRetentionDays
 	}
+	if c.MemoryLimitMiB == 0 {
+		c.MemoryLimitMiB = DefaultMemoryLimitMiB
+	}
 	if c.Calendar.DeliveryDays == "" {
 		c.Calendar.DeliveryDays = "working-days"
 	}
@@ -287,6 +294,9 @@ func (c *Config) validate(v *validator) {
 	}
 	if c.MaxRejectedRows < 0 {
 		v.add("max_rejected_rows", "must be 0 or more")
+	}
+	if c.MemoryLimitMiB < 64 {
+		v.add("memory_limit_mib", "must be at least 64")
 	}
 	if c.RetentionDays < 0 {
 		v.add("retention_days", "must be 1 or more")

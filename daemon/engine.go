@@ -15,6 +15,7 @@ import (
 
 	"leverance/compute"
 	"leverance/config"
+	"leverance/internal/extract"
 	"leverance/internal/fsutil"
 	"leverance/receipt"
 	"leverance/transfer"
@@ -29,6 +30,9 @@ type view struct {
 // docs/operations.md).
 type Paths struct {
 	Inbox, Archive, Quarantine, Staging, State string
+	// Scratch holds compute's temporary files (repeated-id partitions, the
+	// partitions of an unsorted extract); it is emptied at every start.
+	Scratch string
 }
 
 // PathsOf returns the layout below the configured state_dir.
@@ -39,6 +43,7 @@ func PathsOf(c *config.Config) Paths {
 		Quarantine: c.Resolve("quarantine"),
 		Staging:    c.Resolve("staging"),
 		State:      c.Resolve("state"),
+		Scratch:    c.Resolve("scratch"),
 	}
 }
 
@@ -124,7 +129,8 @@ func New(opt Options) (*Engine, error) {
 		return nil, err
 	}
 	e.paths = PathsOf(opt.Config)
-	for _, d := range []string{e.paths.Inbox, e.paths.Archive, e.paths.Quarantine, e.paths.Staging, e.paths.State} {
+	os.RemoveAll(e.paths.Scratch) // what a crash left; it holds CPR numbers
+	for _, d := range []string{e.paths.Inbox, e.paths.Archive, e.paths.Quarantine, e.paths.Staging, e.paths.State, e.paths.Scratch} {
 		if err := os.MkdirAll(d, fsutil.DirMode); err != nil {
 			return nil, fmt.Errorf("state directory: %w", err)
 		}
@@ -206,6 +212,14 @@ func (e *Engine) record(r *receipt.Record) {
 		return
 	}
 	e.metrics.ReceiptsRecords.Set(float64(r.Seq))
+}
+
+// compute runs compute over an archived or inbox extract with the scratch
+// files in the state directory (not /tmp, which may be a small tmpfs) and
+// the configured memory limit.
+func (e *Engine) compute(path string, job compute.Job, out compute.Output, reset func()) (*extract.Result, error) {
+	job.MemoryLimit = int64(e.cfg.MemoryLimitMiB) << 20
+	return extract.ComputeWith(path, job, out, reset, extract.Options{TempDir: e.paths.Scratch})
 }
 
 func slotKey(p compute.Product, d compute.Date, vendor string) string {

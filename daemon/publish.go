@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"leverance/compute"
-	"leverance/internal/extract"
 	"leverance/internal/fsutil"
 	"leverance/receipt"
 	"leverance/transfer"
@@ -404,7 +403,7 @@ func (e *Engine) restage(m *Manifest, vendor string, p compute.Product) (*Manife
 		return nil, err
 	}
 	defer t.Abort()
-	res, err := extract.Compute(src, job, func(string, compute.Product, string) (io.Writer, error) {
+	res, err := e.compute(src, job, func(string, compute.Product, string) (io.Writer, error) {
 		return t, nil
 	}, func() { t.Truncate(0); t.Seek(0, 0) })
 	if err != nil {

@@ -243,7 +243,7 @@ func (e *Engine) stage(src string, ref ExtractRef, job compute.Job, bases map[st
 		os.RemoveAll(dir)
 		os.Mkdir(dir, fsutil.DirMode)
 	}
-	res, err := extract.Compute(src, job, out, reset)
+	res, err := e.compute(src, job, out, reset)
 	if res == nil {
 		res = &extract.Result{}
 	}
@@ -302,7 +302,7 @@ func (e *Engine) loadSnapshot(ref ExtractRef) (*compute.Snapshot, error) {
 		if _, err := os.Stat(p); err != nil {
 			continue
 		}
-		res, err := extract.Compute(p, compute.Job{Calendar: e.sched.Cal, Snapshot: true,
+		res, err := e.compute(p, compute.Job{Calendar: e.sched.Cal, Snapshot: true,
 			Reader: compute.ReaderOptions{MaxRejectedRows: e.cfg.MaxRejectedRows}}, nil, func() {})
 		if err != nil {
 			return nil, err

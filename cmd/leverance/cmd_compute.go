@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"leverance/compute"
 	"leverance/config"
@@ -16,13 +19,20 @@ import (
 func cmdCompute(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("compute", "compute -c CONFIG --extract FILE [--basis FILE] --out DIR", stderr)
 	cfgPath := fs.String("c", "/etc/leverance/leverance.toml", "configuration `file`")
-	extract := fs.String("extract", "", "the extract `file` (A from its name)")
+	extractPath := fs.String("extract", "", "the extract `file` (A from its name)")
 	basis := fs.String("basis", "", "the extract `file` behind the last delivered daglige-beskeder (B); without it, the first-delivery rule applies")
 	outDir := fs.String("out", "", "output `directory`: files go to DIR/<vendor>/")
+	memLimit := fs.String("memory-limit", "1GiB", "the most memory an extract not sorted by cpr may take while it is computed (`size`: bytes, or with KiB, MiB or GiB)")
+	tempDir := fs.String("temp-dir", "", "`directory` for the scratch files (12 bytes a row, about 40 more for an extract not sorted by cpr); default $TMPDIR or /tmp")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
 	}
-	if *extract == "" || *outDir == "" || fs.NArg() > 0 {
+	limit, ok := parseSize(*memLimit)
+	if !ok {
+		fmt.Fprintf(stderr, "leverance compute: --memory-limit %q is not a size like 1GiB or 512MiB\n", *memLimit)
+		return exitUsage
+	}
+	if *extractPath == "" || *outDir == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "leverance compute: --extract and --out are required")
 		fs.Usage()
 		return exitUsage
@@ -36,9 +46,13 @@ func cmdCompute(args []string, stdout, stderr io.Writer) int {
 		Calendar: cfg.ComputeCalendar(),
 		Vendors:  cfg.ComputeVendors(),
 		Reader:   compute.ReaderOptions{MaxRejectedRows: cfg.MaxRejectedRows},
+		// The memory limit of compute, which does not count the chunks
+		// in flight (a few tens of MB).
+		MemoryLimit: limit,
 	}
+	opt := extract.Options{TempDir: *tempDir, NoSHA256: true}
 	if *basis != "" {
-		snap, code := basisSnapshot(*basis, job, stderr)
+		snap, code := basisSnapshot(*basis, job, opt, stderr)
 		if snap == nil {
 			return code
 		}
@@ -47,7 +61,7 @@ func cmdCompute(args []string, stdout, stderr io.Writer) int {
 			job.Basis[v.Name] = snap
 		}
 	}
-	oc, code := computeFiles(*extract, job, *outDir, stderr)
+	oc, code := computeFiles(*extractPath, job, opt, *outDir, stderr)
 	if oc == nil {
 		return code
 	}
@@ -77,9 +91,9 @@ func exitCode(err error, stderr io.Writer) int {
 	}
 }
 
-func basisSnapshot(path string, job compute.Job, stderr io.Writer) (*compute.Snapshot, int) {
+func basisSnapshot(path string, job compute.Job, opt extract.Options, stderr io.Writer) (*compute.Snapshot, int) {
 	job.Vendors, job.Snapshot = nil, true
-	oc, err := extract.Compute(path, job, nil, func() {})
+	oc, err := extract.ComputeWith(path, job, nil, func() {}, opt)
 	if err != nil {
 		fmt.Fprint(stderr, "basis: ")
 		return nil, exitCode(err, stderr)
@@ -90,7 +104,7 @@ func basisSnapshot(path string, job compute.Job, stderr io.Writer) (*compute.Sna
 // computeFiles writes every product to a temporary file in DIR/<vendor>/ and,
 // only when the whole extract was accepted, renames them into place with
 // their .sha256 files. Files are created 0640: they hold CPR numbers.
-func computeFiles(path string, job compute.Job, outDir string, stderr io.Writer) (*extract.Result, int) {
+func computeFiles(path string, job compute.Job, opt extract.Options, outDir string, stderr io.Writer) (*extract.Result, int) {
 	var temps []*fsutil.TempFile
 	abort := func() {
 		for _, t := range temps {
@@ -112,7 +126,7 @@ func computeFiles(path string, job compute.Job, outDir string, stderr io.Writer)
 		temps = append(temps, t)
 		return t, nil
 	}
-	oc, err := extract.Compute(path, job, out, abort)
+	oc, err := extract.ComputeWith(path, job, out, abort, opt)
 	if err != nil {
 		return nil, exitCode(err, stderr)
 	}
@@ -128,6 +142,25 @@ func computeFiles(path string, job compute.Job, outDir string, stderr io.Writer)
 		}
 	}
 	return oc, exitOK
+}
+
+// parseSize parses a size in bytes, or with a KiB, MiB or GiB suffix.
+func parseSize(s string) (int64, bool) {
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64/mult {
+		return 0, false
+	}
+	return n * mult, true
 }
 
 func fileExists(p string) bool {

@@ -40,7 +40,9 @@ type hashingReader struct{ e *File }
 
 func (h hashingReader) Read(p []byte) (int, error) {
 	n, err := h.e.f.Read(p)
-	h.e.h.Write(p[:n])
+	if h.e.h != nil {
+		h.e.h.Write(p[:n])
+	}
 	h.e.n += int64(n)
 	return n, err
 }
@@ -89,36 +91,87 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 type Result struct {
 	*compute.Outcome
 	Name   compute.ExtractName
-	SHA256 string // of the raw file
+	SHA256 string // of the raw file; empty with Options.NoSHA256
 	Size   int64
 }
 
-// Compute runs compute over the extract at path. An extract that turns out
-// not to be sorted by cpr is read again and grouped in memory; reset is
-// called before the second run so that the caller can discard what out was
-// given in the first. The report of a rejected extract names the file.
+// Options are the file-system side of computing an extract.
+type Options struct {
+	// TempDir is where the scratch files of compute go (compute.Scratch):
+	// about 12 bytes a row to find repeated ids and, for an extract not
+	// sorted by cpr, about 40 bytes a row more. "" means os.TempDir().
+	TempDir string
+	// NoSHA256 skips hashing the raw file, for callers that do not report
+	// it: at national scale the hash costs about a second of CPU.
+	NoSHA256 bool
+}
+
+// Compute runs compute over the extract at path with the default Options.
 func Compute(path string, job compute.Job, out compute.Output, reset func()) (*Result, error) {
-	for _, buffered := range []bool{false, true} {
+	return ComputeWith(path, job, out, reset, Options{})
+}
+
+// ComputeWith runs compute over the extract at path. It streams an extract
+// sorted by cpr; one that turns out not to be is read again with
+// Job.Buffered, which partitions its rows by cpr in scratch files. Rows
+// whose id repeats an earlier row's are found at the end: when the
+// tolerance accepts the extract without them, it is read once more leaving
+// them out (compute.RepeatsError). reset is called before every new run, so
+// that the caller can discard what out was given in the run before. The
+// report of a rejected extract names the file.
+func ComputeWith(path string, job compute.Job, out compute.Output, reset func(), opt Options) (*Result, error) {
+	if job.Scratch == nil {
+		job.Scratch = diskScratch{dir: opt.TempDir}
+	}
+	for {
 		in, err := Open(path, "")
 		if err != nil {
 			return nil, err
 		}
+		if opt.NoSHA256 {
+			in.h = nil
+		}
 		job.AsOf = in.Name.AsOf
-		job.Buffered = buffered
 		oc, err := compute.Compute(in, job, out)
-		if err == nil {
+		if err == nil && !opt.NoSHA256 {
 			// Hash what follows the trailer too (nothing, for a valid file).
 			_, err = io.Copy(io.Discard, hashingReader{in})
 		}
 		in.Close()
-		if errors.Is(err, compute.ErrUnsorted) {
+		var rep *compute.RepeatsError
+		switch {
+		case errors.Is(err, compute.ErrUnsorted) && !job.Buffered:
+			job.Buffered = true
+			reset()
+			continue
+		case errors.As(err, &rep) && job.Repeats == nil:
+			job.Repeats = rep.Repeats
 			reset()
 			continue
 		}
 		if oc != nil && oc.Report != nil {
 			oc.Report.File = filepath.Base(path)
 		}
-		return &Result{Outcome: oc, Name: in.Name, SHA256: in.SHA256(), Size: in.Size()}, err
+		res := &Result{Outcome: oc, Name: in.Name, Size: in.Size()}
+		if !opt.NoSHA256 {
+			res.SHA256 = in.SHA256()
+		}
+		return res, err
 	}
-	panic("unreachable")
+}
+
+// diskScratch makes compute's scratch files in dir: unlinked at once, so
+// that they go away with the process whatever happens.
+type diskScratch struct{ dir string }
+
+func (d diskScratch) Create() (compute.ScratchFile, error) {
+	f, err := os.CreateTemp(d.dir, ".leverance-scratch-*")
+	if err != nil {
+		return nil, fmt.Errorf("scratch file: %w", err)
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("scratch file: %w", err)
+	}
+	return f, nil
 }

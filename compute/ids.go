@@ -1,0 +1,325 @@
+package compute
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"sync"
+)
+
+// Repeated ids (SPEC §1.3) in bounded memory.
+//
+// The Reader keeps a map of the hash of every id seen, which at national
+// scale (25 million rows) takes more memory than the whole computation
+// should. The pipeline instead writes the hash and line of every id to
+// scratch files, 256 partitions by the top byte of the hash, 12 bytes a row,
+// and looks for repeats only at the end, one partition at a time: a
+// partition of a national extract is about 1 MB, checked with a small open
+// addressing table. A partition larger than idPartLimit is split again by
+// the next byte, so memory stays bounded whatever the row count.
+//
+// A row whose id repeats an earlier one is invalid, so a repeat found only
+// at the end changes what should have been computed. The pipeline handles
+// it in one of two ways (see applyRepeats): when the repeats make the
+// extract rejected, the report is completed exactly as the Reader would have
+// written it; when the tolerance accepts the extract without those rows, a
+// RepeatsError asks the caller for a second run that leaves them out.
+
+// Each id is recorded as its hash and line (12 bytes); the line's top bit is
+// set when the row has some other problem too (it is invalid anyway).
+const (
+	idInvalid   = 1 << 31
+	idRecord    = 12
+	idPartLimit = 16 << 20
+	// maxLines is the most lines an extract may have for the pipeline: line
+	// numbers are kept in 31 bits.
+	maxLines = idInvalid - 1
+)
+
+type idStore struct {
+	sc    Scratch
+	mu    sync.Mutex
+	parts [256]spillFile
+	err   error
+}
+
+func newIDStore(sc Scratch) *idStore { return &idStore{sc: sc} }
+
+// idBatch is the ids of one part of the extract, by partition.
+type idBatch [256][]byte
+
+func (b *idBatch) add(h uint64, line uint32) {
+	p := &b[h>>56]
+	*p = binary.LittleEndian.AppendUint64(*p, h)
+	*p = binary.LittleEndian.AppendUint32(*p, line)
+}
+
+// add records a batch of ids and empties it; it may be called from several
+// goroutines.
+func (s *idStore) add(b *idBatch) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range b {
+		if len(b[i]) == 0 {
+			continue
+		}
+		p := &s.parts[i]
+		if p.f == nil && s.err == nil {
+			p.f, s.err = s.sc.Create()
+		}
+		if s.err == nil {
+			p.write(b[i])
+			if p.err != nil {
+				s.err = p.err
+			}
+		}
+		b[i] = b[i][:0]
+	}
+}
+
+func (s *idStore) close() {
+	for i := range s.parts {
+		s.parts[i].close()
+	}
+}
+
+// repeat is a row whose id repeats the one of the row at line first.
+type repeat struct {
+	line, first int
+	invalid     bool // the row has other problems too
+}
+
+// repeats returns every row whose id repeats an earlier row's, in line
+// order, among the rows up to line upTo, checking the partitions with
+// workers goroutines.
+func (s *idStore) repeats(workers, upTo int) ([]repeat, error) {
+	defer s.close()
+	if s.err != nil {
+		return nil, s.err
+	}
+	var (
+		mu   sync.Mutex
+		all  []repeat
+		ferr error
+		wg   sync.WaitGroup
+		next = make(chan int, len(s.parts))
+	)
+	for i := range s.parts {
+		next <- i
+	}
+	close(next)
+	for range max(workers, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &idChecker{sc: s.sc, upTo: uint32(upTo)}
+			for i := range next {
+				reps, err := c.check(&s.parts[i], 1)
+				mu.Lock()
+				all = append(all, reps...)
+				if err != nil && ferr == nil {
+					ferr = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if ferr != nil {
+		return nil, ferr
+	}
+	slices.SortFunc(all, func(a, b repeat) int { return a.line - b.line })
+	return all, nil
+}
+
+type idChecker struct {
+	sc     Scratch
+	upTo   uint32 // ids of later lines are left out
+	buf    []byte
+	hashes []uint64
+	table  []uint64
+}
+
+// check finds the repeats in one partition file; depth is the number of
+// leading bytes of the hash that its ids share.
+func (c *idChecker) check(p *spillFile, depth int) ([]repeat, error) {
+	if p.f == nil {
+		return nil, nil
+	}
+	if p.size > idPartLimit && depth < 8 {
+		return c.split(p, depth)
+	}
+	data, err := p.readAll(c.buf)
+	c.buf = data
+	p.close()
+	if err != nil {
+		return nil, fmt.Errorf("read back the ids: %w", err)
+	}
+	// The hashes by their next byte (a counting sort), then each group
+	// through a small open addressing table that stays in the cache.
+	var count [257]int
+	for off := 0; off+idRecord <= len(data); off += idRecord {
+		if binary.LittleEndian.Uint32(data[off+8:])&^idInvalid <= c.upTo {
+			count[int(byte(binary.LittleEndian.Uint64(data[off:])>>48))+1]++
+		}
+	}
+	for i := 1; i <= 256; i++ {
+		count[i] += count[i-1]
+	}
+	if cap(c.hashes) < count[256] {
+		c.hashes = make([]uint64, count[256])
+	}
+	hashes := c.hashes[:count[256]]
+	at := count
+	for off := 0; off+idRecord <= len(data); off += idRecord {
+		if binary.LittleEndian.Uint32(data[off+8:])&^idInvalid <= c.upTo {
+			h := binary.LittleEndian.Uint64(data[off:])
+			b := byte(h >> 48)
+			hashes[at[b]] = h
+			at[b]++
+		}
+	}
+	var dups map[uint64][]uint32
+	for b := range 256 {
+		group := hashes[count[b]:count[b+1]]
+		size := 16
+		for size < 2*len(group) {
+			size *= 2
+		}
+		if cap(c.table) < size {
+			c.table = make([]uint64, size)
+		}
+		table := c.table[:size]
+		clear(table)
+		mask := uint64(size - 1)
+		zero := false // the hash 0, which marks an empty slot, was seen
+		for _, h := range group {
+			if h == 0 {
+				if zero {
+					dups = addDup(dups, h)
+				}
+				zero = true
+				continue
+			}
+			for i := h & mask; ; i = (i + 1) & mask {
+				if table[i] == 0 {
+					table[i] = h
+					break
+				}
+				if table[i] == h {
+					dups = addDup(dups, h)
+					break
+				}
+			}
+		}
+	}
+	if dups == nil {
+		return nil, nil
+	}
+	for off := 0; off+idRecord <= len(data); off += idRecord {
+		h := binary.LittleEndian.Uint64(data[off:])
+		if lines, ok := dups[h]; ok {
+			if l := binary.LittleEndian.Uint32(data[off+8:]); l&^idInvalid <= c.upTo {
+				dups[h] = append(lines, l)
+			}
+		}
+	}
+	var reps []repeat
+	for _, lines := range dups {
+		first := slices.MinFunc(lines, func(a, b uint32) int { return int(a&^idInvalid) - int(b&^idInvalid) }) &^ idInvalid
+		for _, l := range lines {
+			if line := l &^ idInvalid; line != first {
+				reps = append(reps, repeat{line: int(line), first: int(first), invalid: l&idInvalid != 0})
+			}
+		}
+	}
+	return reps, nil
+}
+
+func addDup(m map[uint64][]uint32, h uint64) map[uint64][]uint32 {
+	if m == nil {
+		m = map[uint64][]uint32{}
+	}
+	if _, ok := m[h]; !ok {
+		m[h] = nil
+	}
+	return m
+}
+
+// split partitions a file that is too large by the next byte of the hashes
+// and checks the parts one by one.
+func (c *idChecker) split(p *spillFile, depth int) ([]repeat, error) {
+	sub := make([]spillFile, 256)
+	defer func() {
+		for i := range sub {
+			sub[i].close()
+		}
+	}()
+	shift := 56 - 8*depth
+	p.flush()
+	if p.err != nil {
+		return nil, p.err
+	}
+	c.buf = grow(c.buf, 1<<20/idRecord*idRecord)
+	for off := int64(0); off < p.size; {
+		n, err := p.f.ReadAt(c.buf[:min(int64(len(c.buf)), p.size-off)], off)
+		if n == 0 && err != nil {
+			return nil, fmt.Errorf("read back the ids: %w", err)
+		}
+		n -= n % idRecord
+		for i := 0; i < n; i += idRecord {
+			q := &sub[(binary.LittleEndian.Uint64(c.buf[i:])>>shift)&0xff]
+			if q.f == nil {
+				var err error
+				if q.f, err = c.sc.Create(); err != nil {
+					return nil, err
+				}
+			}
+			q.write(c.buf[i : i+idRecord])
+		}
+		off += int64(n)
+	}
+	p.close()
+	var all []repeat
+	for i := range sub {
+		reps, err := c.check(&sub[i], depth+1)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, reps...)
+	}
+	return all, nil
+}
+
+// applyRepeats adds the problems of the repeated ids to a report made
+// without them, as the Reader would have reported them: each is the first
+// problem of its row (the id is checked before the other columns), and the
+// report keeps the first MaxReportedProblems in line order.
+func applyRepeats(rep *Report, reps []repeat) {
+	if len(reps) == 0 {
+		return
+	}
+	merged := make([]Problem, 0, min(len(rep.Problems)+len(reps), MaxReportedProblems))
+	i := 0
+	for _, r := range reps {
+		for i < len(rep.Problems) && rep.Problems[i].Line < r.line && len(merged) < MaxReportedProblems {
+			merged = append(merged, rep.Problems[i])
+			i++
+		}
+		if len(merged) == MaxReportedProblems {
+			break
+		}
+		merged = append(merged, Problem{Line: r.line, Column: "id", Reason: fmt.Sprintf("repeats the id of line %d", r.first)})
+	}
+	for i < len(rep.Problems) && len(merged) < MaxReportedProblems {
+		merged = append(merged, rep.Problems[i])
+		i++
+	}
+	rep.Problems = merged
+	rep.ProblemCount += len(reps)
+	for _, r := range reps {
+		if !r.invalid {
+			rep.InvalidRows++
+		}
+	}
+}

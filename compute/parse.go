@@ -1,0 +1,379 @@
+package compute
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+	"unsafe"
+)
+
+// rowParser splits and validates data rows (SPEC §1.3). The Reader has one,
+// and so does every worker of the parallel pipeline: it is the one place
+// where the rules of a valid row are written down.
+type rowParser struct {
+	colOf   [numCols]int // field index of each column
+	nfields int
+	asOf    Date
+	// alias makes Row.ID (and a FRITAGELSE Row.Kode) point into the line
+	// instead of copying it: no allocation per row. The pipeline keeps the
+	// line's buffer unchanged for as long as the row is used.
+	alias bool
+	// dup, when set, says whether the id of the row at line repeats the one
+	// of an earlier row, and that row's line. Without it the id is only
+	// hashed (idHash, hasID), for the caller to collect.
+	dup func(h uint64, line int) (first int, repeats bool)
+
+	rep    *Report // where problems go
+	line   int     // the line being parsed
+	failed bool    // the row has a problem
+
+	idHash uint64 // of the last row's id, when hasID
+	hasID  bool
+
+	// The last cpr that was checked and found valid: the rows of a citizen
+	// are usually together, so most rows skip the birth-date check.
+	lastCPR   [10]byte
+	lastCPROK bool
+
+	dates *dateCache
+
+	line0 []byte           // the line split last
+	pos   [numCols + 1]int // where its fields start (after pos[i]) and end (before pos[i+1])
+}
+
+func (p *rowParser) bad(col, reason string) {
+	if !p.failed {
+		p.rep.InvalidRows++
+	}
+	p.failed = true
+	p.rep.add(Problem{Line: p.line, Column: col, Reason: reason})
+}
+
+// scanLine finds the end of the first line of data (the index of its '\n',
+// or len(data)) and the semicolons in it: it returns their number and puts
+// the positions of the first numCols of them in pos[1:]; ascii is true
+// when the line has only ASCII bytes (so it is valid UTF-8). It reads eight
+// bytes at a time.
+func scanLine(data []byte, pos *[numCols + 1]int) (end, semis int, ascii bool) {
+	const (
+		low7  = 0x7f7f7f7f7f7f7f7f
+		semi8 = 0x3b3b3b3b3b3b3b3b
+		nl8   = 0x0a0a0a0a0a0a0a0a
+	)
+	n, i := 0, 0
+	var acc uint64 // the bytes seen, or'ed: for the ASCII check
+	for ; i+8 <= len(data); i += 8 {
+		w := binary.LittleEndian.Uint64(data[i:])
+		acc |= w
+		// The top bit of every byte that is '\n', and of every ';' (exact:
+		// no carry crosses a byte).
+		x, y := w^nl8, w^semi8
+		nl := ^((x&low7 + low7) | x | low7)
+		sc := ^((y&low7 + low7) | y | low7)
+		if nl != 0 {
+			sc &= nl&-nl - 1 // the semicolons before the line end
+		}
+		for ; sc != 0; sc &= sc - 1 {
+			if n < numCols {
+				pos[n+1] = i + bits.TrailingZeros64(sc)/8
+			}
+			n++
+		}
+		if nl != 0 {
+			// (acc may hold bytes after the line end: then a line of
+			// ASCII is checked needlessly, never the other way round.)
+			return i + bits.TrailingZeros64(nl)/8, n, acc&0x8080808080808080 == 0
+		}
+	}
+	for ; i < len(data); i++ {
+		acc |= uint64(data[i])
+		switch data[i] {
+		case ';':
+			if n < numCols {
+				pos[n+1] = i
+			}
+			n++
+		case '\n':
+			return i, n, acc&0x8080808080808080 == 0
+		}
+	}
+	return len(data), n, acc&0x8080808080808080 == 0
+}
+
+// split takes a line with the given semicolons (from scanLine) as the
+// header's number of fields; ok is false when it has another number.
+func (p *rowParser) split(line []byte, semis int) (fields int, ok bool) {
+	if semis != p.nfields-1 {
+		return semis + 1, false
+	}
+	p.line0 = line
+	p.pos[0], p.pos[p.nfields] = -1, len(line)
+	return semis + 1, true
+}
+
+// get is the field of column c of the line split last.
+func (p *rowParser) get(c int) []byte {
+	i := p.colOf[c]
+	return p.line0[p.pos[i]+1 : p.pos[i+1]]
+}
+
+func (p *rowParser) str(b []byte) string {
+	if p.alias && len(b) > 0 {
+		return unsafe.String(&b[0], len(b))
+	}
+	return string(b)
+}
+
+// parse splits and validates one data line (without its line end) into row.
+// It records every problem of the row; ok is false when there was any.
+func (p *rowParser) parse(line []byte, lineNo int, row *Row) (ok bool) {
+	_, semis, _ := scanLine(line, &p.pos)
+	return p.parseSplit(line, semis, lineNo, row)
+}
+
+// parseSplit is parse of a line whose semicolons scanLine found (in p.pos).
+func (p *rowParser) parseSplit(line []byte, semis, lineNo int, row *Row) (ok bool) {
+	*row = Row{Line: lineNo}
+	p.line, p.failed, p.hasID = lineNo, false, false
+	if n, ok := p.split(line, semis); !ok {
+		p.bad("", fmt.Sprintf("has %d fields, the header has %d", n, p.nfields))
+		return false
+	}
+
+	id := p.get(colID)
+	if h, ok := hashID(id); ok {
+		row.ID = p.str(id)
+		p.idHash, p.hasID = h, true
+		if p.dup != nil {
+			if first, dup := p.dup(h, lineNo); dup {
+				p.bad("id", fmt.Sprintf("repeats the id of line %d", first))
+			}
+		}
+	} else {
+		p.bad("id", "must be 1–40 characters of A–Z, a–z, 0–9, _ and -")
+	}
+
+	cpr := p.get(colCPR)
+	switch {
+	case len(cpr) != 10:
+		p.bad("cpr", "must be 10 digits")
+	case p.lastCPROK && string(cpr) == string(p.lastCPR[:]):
+		row.CPR = p.lastCPR
+	case !allDigits(cpr):
+		p.bad("cpr", "must be 10 digits")
+	default:
+		if _, valid := BirthDate(cpr); !valid {
+			p.bad("cpr", "the birth date in it does not exist")
+		} else {
+			copy(row.CPR[:], cpr)
+			p.lastCPR, p.lastCPROK = row.CPR, true
+		}
+	}
+
+	row.Type = parseType(p.get(colType))
+	if row.Type == 0 {
+		p.bad("type", fmt.Sprintf("unknown type %s", safeQuote(p.get(colType))))
+	}
+
+	if k := p.get(colKommune); len(k) == 3 && isDigit(k[0]) && isDigit(k[1]) && isDigit(k[2]) {
+		n := uint16(k[0]-'0')*100 + uint16(k[1]-'0')*10 + uint16(k[2]-'0')
+		if n >= 101 && n <= 860 {
+			row.Kommune = n
+		} else {
+			p.bad("kommune", "must be a municipality code of 3 digits, 101–860")
+		}
+	} else {
+		p.bad("kommune", "must be a municipality code of 3 digits, 101–860")
+	}
+
+	fraOK := false
+	if d, dok := p.date(p.get(colFra)); dok {
+		row.Fra, fraOK = d, true
+	} else {
+		p.bad("fra", dateProblem(p.get(colFra)))
+	}
+
+	row.Til = NoDate
+	if til := p.get(colTil); len(til) > 0 {
+		if d, dok := p.date(til); !dok {
+			p.bad("til", dateProblem(til))
+		} else {
+			row.Til = d
+			switch {
+			case row.Type == TypeDagpengeperiode || row.Type == TypeSamtale || row.Type == TypeIndkaldelse:
+				p.bad("til", "must be empty for "+row.Type.String())
+			case fraOK && d < row.Fra:
+				p.bad("til", "is before fra")
+			}
+		}
+	}
+
+	timer := p.get(colTimer)
+	switch {
+	case row.Type == TypeLedig:
+		if t, tok := parseHours(timer); !tok {
+			p.bad("timer", hoursProblem(timer))
+		} else {
+			row.Timer = t
+		}
+	case len(timer) > 0 && row.Type != 0:
+		p.bad("timer", "must be empty for "+row.Type.String())
+	}
+
+	p.parseKode(row, p.get(colKode))
+
+	if fraOK && row.Type == TypeSamtale && row.Fra > p.asOf {
+		p.bad("fra", "an interview (SAMTALE) cannot be dated after the extract's as-of date")
+	}
+
+	if d, dok := p.timestamp(p.get(colRegistreret)); !dok {
+		p.bad("registreret", "must be a local time YYYY-MM-DDTHH:MM:SS that exists")
+	} else if d > p.asOf {
+		p.bad("registreret", "is after the end of the extract's as-of date")
+	} else {
+		row.Registreret = d
+	}
+	return !p.failed
+}
+
+func (p *rowParser) parseKode(row *Row, kode []byte) {
+	switch row.Type {
+	case TypeKontaktgruppe:
+		if g := parseGroup(kode); g != GroupNone {
+			row.Group, row.Kode = g, g.String()
+			return
+		}
+	case TypeDagpengeperiode, TypeLedig:
+		if len(kode) == 0 {
+			return
+		}
+		p.bad("kode", "must be empty for "+row.Type.String())
+		return
+	case TypeSamtale, TypeIndkaldelse:
+		switch string(kode) {
+		case KodeJob:
+			row.Kode = KodeJob
+			return
+		case KodeFaelles:
+			row.Kode = KodeFaelles
+			return
+		}
+	case TypeAktivering:
+		for _, c := range activationCodes {
+			if string(kode) == c {
+				row.Kode = c
+				return
+			}
+		}
+	case TypeFritagelse:
+		if len(kode) >= 1 && len(kode) <= 10 && allUpperDigits(kode) {
+			row.Kode = p.str(kode)
+			return
+		}
+		p.bad("kode", "must be a reason code of 1–10 characters A–Z and 0–9")
+		return
+	default:
+		return // unknown type: already reported
+	}
+	p.bad("kode", fmt.Sprintf("unknown code %s for type %s", safeQuote(kode), row.Type))
+}
+
+func parseGroup(b []byte) Group {
+	switch string(b) {
+	case "DP":
+		return GroupDP
+	case "KH-J":
+		return GroupKHJ
+	case "KH-A":
+		return GroupKHA
+	case "UH-J":
+		return GroupUHJ
+	case "UH-A":
+		return GroupUHA
+	case "IY-J":
+		return GroupIYJ
+	case "IY-A":
+		return GroupIYA
+	}
+	return GroupNone
+}
+
+func isDigit(c byte) bool { return c-'0' < 10 }
+
+// idChars marks the bytes an id may hold: A–Z, a–z, 0–9, _ and -.
+var idChars = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+	}
+	return t
+}()
+
+// hashID checks an id (1–40 of A–Z, a–z, 0–9, _ and -) and returns its
+// hash: FNV-1a with a final mix, deterministic, so that the same extract
+// always gives the same verdict. Two different ids share a hash with a
+// probability of about n²/2⁶⁵ (1.7·10⁻⁵ for 25 million rows), in which case
+// the second is reported as a repeat; see docs/formats.md.
+func hashID(b []byte) (uint64, bool) {
+	if len(b) < 1 || len(b) > 40 {
+		return 0, false
+	}
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		if !idChars[c] {
+			return 0, false
+		}
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	return h, true
+}
+
+// dateCache remembers the dates parsed last: an extract holds a few
+// thousand different dates, each many times.
+type dateCache [dateCacheSize]struct {
+	k0   uint64 // the first 8 bytes of the text; 0: an empty slot
+	k1   uint16 // the last 2
+	date Date
+}
+
+const dateCacheSize = 1 << 12
+
+// date is ParseDate, through the cache.
+func (p *rowParser) date(b []byte) (Date, bool) {
+	if len(b) != 10 || b[4] != '-' {
+		return 0, false // (and an empty slot, all zero, never matches)
+	}
+	if p.dates == nil {
+		p.dates = new(dateCache)
+	}
+	k0, k1 := binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint16(b[8:])
+	e := &p.dates[((k0^uint64(k1)<<7)*0x9e3779b97f4a7c15)>>(64-12)]
+	if e.k0 == k0 && e.k1 == k1 {
+		return e.date, true
+	}
+	d, ok := ParseDate(b)
+	if ok {
+		e.k0, e.k1, e.date = k0, k1, d
+	}
+	return d, ok
+}
+
+// timestamp parses YYYY-MM-DDTHH:MM:SS and returns its date (through the
+// cache).
+func (p *rowParser) timestamp(b []byte) (Date, bool) {
+	if len(b) != 19 || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
+		return 0, false
+	}
+	d, ok := p.date(b[:10])
+	if !ok {
+		return 0, false
+	}
+	h0, h1, m0, m1, s0, s1 := b[11]-'0', b[12]-'0', b[14]-'0', b[15]-'0', b[17]-'0', b[18]-'0'
+	if h0 > 9 || h1 > 9 || m0 > 9 || m1 > 9 || s0 > 9 || s1 > 9 || h0*10+h1 > 23 || m0 > 5 || s0 > 5 {
+		return 0, false
+	}
+	return d, true
+}

@@ -1,0 +1,556 @@
+package compute
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"unicode/utf8"
+)
+
+// The parallel pipeline of Compute (SPEC §11): the extract is read in
+// chunks of whole lines, each chunk is parsed, validated and evaluated by
+// one of several workers, and one goroutine (the merger) takes the chunks
+// back in order, joins what spans two of them and writes the products.
+//
+//	reader ──chunks──▶ workers (parse, validate, evaluate, render) ──▶ merger (in order: report, boundary citizens, write)
+//
+// Sorted mode (the extract is sorted by cpr): a worker groups the valid rows
+// of its chunk by cpr. The first and the last group may continue in the
+// neighbouring chunks, so the worker leaves them to the merger; it
+// evaluates the groups between them and renders their rows for every
+// vendor and product into byte buffers. The merger evaluates the boundary
+// citizens itself (two per chunk) and writes the buffers in chunk order,
+// so the output is the same bytes as the one-citizen-at-a-time reference.
+// Memory: a fixed number of chunks in flight, whatever the size of the
+// extract.
+//
+// Buffered mode (not sorted): the workers validate and encode the valid rows
+// into partitions by the leading digits of the cpr, which the merger appends
+// to Scratch files in chunk order; then each partition is read back, sorted
+// by cpr and computed, again by several workers and written in order (see
+// spill.go).
+//
+// Both modes collect the hash of every id in an idStore (ids.go) and look for
+// repeats at the end.
+
+// chunkSize is the size of the chunks the reader cuts the extract into
+// (tests make it smaller, for more chunk edges).
+var chunkSize = 1 << 20
+
+type chunk struct {
+	seq   int
+	data  []byte // whole lines; the last one has no line end only at the end of the input
+	line  int    // the number of the line before data's first
+	lines int    // the number of lines in data
+	rerr  error  // a read error after data
+	done  chan struct{}
+
+	// What the worker found.
+	rep         Report   // the problems of invalid rows
+	rows        int      // data rows, valid or not
+	fatal       *Problem // a problem that rejects the extract: nothing after it was read
+	unsorted    bool     // a valid row has a cpr below the one before: nothing after it was read
+	trailer     int      // the line of the trailer, if the chunk has it
+	trailerN    int      // its number of rows; -1 when it has more than 9 digits
+	trailerLen  int      // its number of digits
+	trailerRows int      // data rows of the chunk before it
+	after       int      // the line after the trailer, if the chunk has one
+
+	valid  []Row // the valid rows
+	groups []int // sorted mode: where each group of one cpr starts in valid, then len(valid)
+	s      *sink // sorted mode: the groups between the first and the last, rendered
+	mid    bool  // s holds something
+	next   []int // the basis cursors after those groups
+	parts  [numParts0][]byte
+}
+
+type pipeline struct {
+	rd      *Reader
+	job     Job
+	e       *emitter
+	workers int
+	sorted  bool
+	ids     *idStore // nil when job.Repeats says which ids repeat
+	sc      Scratch
+
+	quit chan struct{}
+	free chan *chunk
+
+	// merger state
+	w         *writer
+	ms        *sink // the merger's own, for the boundary citizens
+	pending   []Row // the group of the last cpr seen, which may go on in the next chunk
+	trailer   bool  // the trailer was read
+	noTrailer bool  // the file ended without one
+	parts     [numParts0]spillFile
+}
+
+func runPipeline(rd *Reader, e *emitter) (*Outcome, error) {
+	job := e.job
+	pl := &pipeline{rd: rd, job: job, e: e, sorted: !job.Buffered, workers: job.Workers, sc: job.Scratch}
+	if pl.workers <= 0 {
+		pl.workers = runtime.GOMAXPROCS(0)
+	}
+	if pl.sc == nil {
+		pl.sc = memScratch{}
+	}
+	if job.Repeats == nil {
+		pl.ids = newIDStore(pl.sc)
+		defer pl.ids.close()
+	}
+	defer func() {
+		for i := range pl.parts {
+			pl.parts[i].close()
+		}
+	}()
+	pl.w = newWriter(e)
+	pl.ms = newSink(e)
+
+	err := pl.run()
+	var reps []repeat
+	if pl.ids != nil && (err == nil || errors.As(err, new(*RejectedError))) {
+		// Ids are looked at only up to where the Reader would have stopped.
+		upTo := maxLines
+		if f := rd.report.Fatal; f != nil {
+			upTo = f.Line - 1 // the line of the problem was not read as a row,
+			if pl.noTrailer {
+				upTo = f.Line // unless the problem is the end of the file
+			}
+		}
+		var ierr error
+		if reps, ierr = pl.ids.repeats(pl.workers, upTo); ierr != nil {
+			return &Outcome{Report: rd.Report()}, ierr
+		}
+		applyRepeats(&rd.report, reps)
+	}
+	if err == nil {
+		rd.report.Rows = rd.rows
+		switch {
+		case rd.report.InvalidRows > job.Reader.MaxRejectedRows:
+			rd.report.Rejected = true
+			err = &RejectedError{Report: &rd.report}
+		case len(reps) > 0:
+			m := make(map[int]int, len(reps))
+			for _, r := range reps {
+				m[r.line] = r.first
+			}
+			err = &RepeatsError{Repeats: m}
+		}
+	}
+	if err == nil && !pl.sorted {
+		err = pl.computeParts()
+	}
+	if err != nil {
+		return &Outcome{Report: rd.Report()}, err
+	}
+	pl.ms.left(nil)
+	pl.w.write(pl.ms)
+	oc, err := pl.w.finish()
+	oc.Report = rd.Report()
+	return oc, err
+}
+
+// run reads the whole extract through the workers and merges their chunks.
+func (pl *pipeline) run() error {
+	n := 2*pl.workers + 2
+	pl.quit = make(chan struct{})
+	pl.free = make(chan *chunk, n)
+	work := make(chan *chunk, n)
+	ordered := make(chan *chunk, n)
+	for range n {
+		pl.free <- &chunk{}
+	}
+	go pl.read(work, ordered)
+	for range pl.workers {
+		go func() {
+			wk := pl.newWorker()
+			for c := range work {
+				wk.process(c)
+				close(c.done)
+			}
+		}()
+	}
+	var err error
+	for c := range ordered {
+		<-c.done
+		if err == nil {
+			if err = pl.merge(c); err != nil {
+				close(pl.quit)
+			}
+		}
+		pl.free <- c
+	}
+	if err != nil {
+		return err
+	}
+	if !pl.trailer {
+		pl.noTrailer = true
+		return pl.fatal(pl.rd.line, "", "no trailer line SLUT;<number of data rows> at the end: the file is truncated")
+	}
+	if pl.sorted && len(pl.pending) > 0 {
+		pl.flushPending()
+	}
+	return nil
+}
+
+// read cuts the input into chunks of whole lines.
+func (pl *pipeline) read(work, ordered chan<- *chunk) {
+	defer close(ordered)
+	defer close(work)
+	maxLine := pl.rd.opt.MaxLineBytes
+	size := max(chunkSize, 2*(maxLine+3))
+	var carry []byte
+	line, seq := pl.rd.line, 0
+	src := pl.rd.br
+	for eof := false; !eof; {
+		var c *chunk
+		select {
+		case c = <-pl.free:
+		case <-pl.quit:
+			return
+		}
+		if cap(c.data) < size {
+			c.data = make([]byte, 0, size)
+		}
+		buf := append(c.data[:0], carry...)
+		carry = carry[:0]
+		var rerr error
+		for len(buf) < cap(buf) {
+			k, err := src.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+k]
+			if err == io.EOF {
+				eof = true
+				break
+			}
+			if err != nil {
+				rerr = err
+				break
+			}
+		}
+		switch cut := bytes.LastIndexByte(buf, '\n') + 1; {
+		case eof:
+		case rerr != nil:
+			buf = buf[:cut] // the reader drops a line cut short by an error
+		case cut > 0:
+			carry = append(carry, buf[cut:]...)
+			buf = buf[:cut]
+		default:
+			// A full chunk without a line end: the line is too long. Keep
+			// enough of it to be seen as too long, skip the rest.
+			buf = append(buf[:maxLine+2], '\n')
+			rest, err := skipLine(src, c.data[:cap(c.data)][maxLine+3:])
+			carry = append(carry, rest...)
+			switch {
+			case err == io.EOF:
+				eof = true
+			case err != nil:
+				buf, rerr = buf[:0], err // reported at the long line, as the Reader does
+			}
+		}
+		c.seq, c.data, c.line, c.rerr = seq, buf, line, rerr
+		c.done = make(chan struct{})
+		c.lines = bytes.Count(buf, []byte{'\n'})
+		if n := len(buf); n > 0 && buf[n-1] != '\n' {
+			c.lines++ // the last line, without a line end
+		}
+		line += c.lines
+		seq++
+		ordered <- c
+		work <- c
+		if rerr != nil {
+			return
+		}
+	}
+}
+
+// skipLine reads past the next line end, using buf, and returns what
+// follows it in buf.
+func skipLine(src io.Reader, buf []byte) ([]byte, error) {
+	for {
+		k, err := src.Read(buf)
+		if i := bytes.IndexByte(buf[:k], '\n'); i >= 0 {
+			if err == io.EOF && i+1 < k {
+				err = nil // the rest is read; EOF comes again
+			}
+			return buf[i+1 : k], err
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+type worker struct {
+	pl  *pipeline
+	p   rowParser
+	ids idBatch
+}
+
+func (pl *pipeline) newWorker() *worker {
+	wk := &worker{pl: pl, p: pl.rd.p}
+	wk.p.alias = true
+	wk.p.dup = nil
+	if rep := pl.job.Repeats; rep != nil {
+		wk.p.dup = func(_ uint64, line int) (int, bool) {
+			first, ok := rep[line]
+			return first, ok
+		}
+	}
+	return wk
+}
+
+// process parses a chunk and, in sorted mode, evaluates and renders the
+// citizens that lie wholly inside it.
+func (wk *worker) process(c *chunk) {
+	pl := wk.pl
+	select {
+	case <-pl.quit:
+		return
+	default:
+	}
+	c.rep = Report{}
+	c.rows, c.fatal, c.unsorted = 0, nil, false
+	c.trailer, c.after, c.mid = 0, 0, false
+	c.valid, c.groups = c.valid[:0], c.groups[:0]
+	if !pl.sorted {
+		for i := range c.parts {
+			c.parts[i] = c.parts[i][:0]
+		}
+	}
+	p := &wk.p
+	p.rep = &c.rep
+	maxLine := pl.rd.opt.MaxLineBytes
+	var row Row
+	data, lineNo := c.data, c.line
+	for len(data) > 0 {
+		end, semis, asciiLine := scanLine(data, &p.pos)
+		line := data[:end]
+		data = data[min(end+1, len(data)):]
+		lineNo++
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+		if c.trailer > 0 {
+			c.after = lineNo
+			break
+		}
+		if lineNo > maxLines {
+			c.fatal = &Problem{Line: lineNo, Reason: fmt.Sprintf("the file has more than %d lines", maxLines)}
+			break
+		}
+		if len(line) > maxLine {
+			c.rows++
+			c.rep.InvalidRows++
+			c.rep.add(Problem{Line: lineNo, Reason: fmt.Sprintf("line is longer than %d bytes", maxLine)})
+			continue
+		}
+		if !asciiLine && !utf8.Valid(line) {
+			c.fatal = &Problem{Line: lineNo, Column: badUTF8Column(line, p), Reason: "not valid UTF-8"}
+			break
+		}
+		if len(line) >= 5 && string(line[:5]) == "SLUT;" && semis != p.nfields-1 {
+			num := line[5:]
+			if len(num) == 0 || !allDigits(num) {
+				c.fatal = &Problem{Line: lineNo, Reason: "the trailer is not SLUT;<number of data rows>"}
+				break
+			}
+			c.trailer, c.trailerRows, c.trailerLen = lineNo, c.rows, len(num)
+			c.trailerN, _ = parseDigits(num)
+			if len(num) > 9 {
+				c.trailerN = -1
+			}
+			continue
+		}
+		c.rows++
+		r := &row
+		if pl.sorted {
+			if len(c.valid) == cap(c.valid) {
+				c.valid = append(c.valid, Row{})[:len(c.valid)]
+			}
+			r = &c.valid[:len(c.valid)+1][len(c.valid)]
+		}
+		ok := p.parseSplit(line, semis, lineNo, r)
+		if pl.ids != nil && p.hasID {
+			l := uint32(lineNo)
+			if !ok {
+				l |= idInvalid
+			}
+			wk.ids.add(p.idHash, l)
+		}
+		if !ok {
+			continue
+		}
+		if !pl.sorted {
+			k := partOf(r.CPR[:], 0)
+			c.parts[k] = encodeRow(c.parts[k], r)
+			continue
+		}
+		if n := len(c.valid); n == 0 || r.CPR != c.valid[n-1].CPR {
+			if n > 0 && string(r.CPR[:]) < string(c.valid[n-1].CPR[:]) {
+				c.unsorted = true
+				break
+			}
+			c.groups = append(c.groups, n)
+		}
+		c.valid = c.valid[:len(c.valid)+1]
+	}
+	if pl.ids != nil {
+		pl.ids.add(&wk.ids)
+	}
+	if !pl.sorted || c.fatal != nil || c.unsorted {
+		return
+	}
+	c.groups = append(c.groups, len(c.valid))
+	if len(c.groups) < 4 { // fewer than three groups: nothing between the first and the last
+		return
+	}
+	if c.s == nil {
+		c.s = newSink(pl.e)
+	}
+	s := c.s
+	s.reset()
+	s.seek(&c.valid[0].CPR)
+	for g := 1; g+2 < len(c.groups); g++ {
+		s.citizen(c.valid[c.groups[g]:c.groups[g+1]])
+	}
+	c.s, c.mid = s, true
+	c.next = append(c.next[:0], s.next...)
+}
+
+// merge takes the chunks back in order: the report, the citizens at the
+// chunk's edges, what the worker rendered, the trailer.
+func (pl *pipeline) merge(c *chunk) error {
+	rd := pl.rd
+	if pl.trailer {
+		switch {
+		case len(c.data) > 0:
+			return pl.fatal(c.line+1, "", "data after the trailer line")
+		case c.rerr != nil:
+			return pl.readErr(c.line+1, c.rerr)
+		}
+		return nil
+	}
+	if pl.sorted && c.fatal == nil && !c.unsorted && len(c.groups) > 1 {
+		if err := pl.joinEdges(c); err != nil {
+			return err
+		}
+	}
+	if !pl.sorted {
+		for k := range c.parts {
+			if len(c.parts[k]) == 0 {
+				continue
+			}
+			f := &pl.parts[k]
+			if f.f == nil {
+				var err error
+				if f.f, err = pl.sc.Create(); err != nil {
+					return err
+				}
+			}
+			f.write(c.parts[k])
+			if f.err != nil {
+				return fmt.Errorf("write the rows to scratch: %w", f.err)
+			}
+		}
+	}
+	for _, p := range c.rep.Problems {
+		rd.report.add(p)
+	}
+	rd.report.ProblemCount += c.rep.ProblemCount - len(c.rep.Problems)
+	rd.report.InvalidRows += c.rep.InvalidRows
+	switch {
+	case c.unsorted:
+		rd.rows += c.rows
+		return ErrUnsorted
+	case c.fatal != nil:
+		rd.rows += c.rows
+		return pl.fatal(c.fatal.Line, c.fatal.Column, c.fatal.Reason)
+	case c.trailer > 0:
+		rd.rows += c.trailerRows
+		if c.trailerN != rd.rows {
+			return pl.fatal(c.trailer, "", trailerProblem(c.trailerN, c.trailerLen, rd.rows))
+		}
+		if c.after > 0 {
+			return pl.fatal(c.after, "", "data after the trailer line")
+		}
+		if c.rerr != nil {
+			return pl.readErr(c.trailer+1, c.rerr)
+		}
+		pl.trailer = true
+		rd.line = c.trailer
+		return nil
+	}
+	rd.rows += c.rows
+	rd.line = c.line + c.lines
+	if c.rerr != nil {
+		return pl.readErr(rd.line+1, c.rerr)
+	}
+	return nil
+}
+
+// joinEdges handles the first and the last group of a sorted chunk: the
+// first may continue the last group of the chunk before; the groups between
+// were rendered by the worker; the last may continue in the next chunk.
+func (pl *pipeline) joinEdges(c *chunk) error {
+	first := c.valid[c.groups[0]:c.groups[1]]
+	if len(pl.pending) > 0 {
+		switch last := &pl.pending[0].CPR; {
+		case *last == first[0].CPR:
+		case string(last[:]) > string(first[0].CPR[:]):
+			return ErrUnsorted
+		default:
+			pl.flushPending()
+		}
+	}
+	pl.keep(first)
+	if len(c.groups) == 2 { // one group: it may go on
+		return nil
+	}
+	pl.flushPending()
+	if c.mid {
+		pl.w.write(c.s)
+		copy(pl.ms.next, c.next)
+	}
+	pl.keep(c.valid[c.groups[len(c.groups)-2]:])
+	return nil
+}
+
+// keep adds rows to the pending group, with their own copies of the strings
+// that point into the chunk, which is used again for another part of the
+// extract.
+func (pl *pipeline) keep(rows []Row) {
+	for _, r := range rows {
+		r.ID = strings.Clone(r.ID)
+		if r.Type == TypeFritagelse {
+			r.Kode = strings.Clone(r.Kode)
+		}
+		pl.pending = append(pl.pending, r)
+	}
+}
+
+func (pl *pipeline) flushPending() {
+	pl.ms.citizen(pl.pending)
+	pl.w.write(pl.ms)
+	pl.pending = pl.pending[:0]
+}
+
+func (pl *pipeline) fatal(line int, col, reason string) error {
+	pl.rd.line = line
+	return pl.rd.fatal(col, reason)
+}
+
+func (pl *pipeline) readErr(line int, err error) error {
+	pl.rd.line = line
+	return pl.rd.readErr(err)
+}
+
+func trailerProblem(n, digits, rows int) string {
+	said := fmt.Sprintf("%d data rows", n)
+	if n < 0 {
+		said = fmt.Sprintf("a number of %d digits", digits)
+	}
+	return fmt.Sprintf("the trailer says %s but the file has %d: the file is truncated or corrupt", said, rows)
+}

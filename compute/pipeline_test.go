@@ -1,0 +1,307 @@
+package compute_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"leverance/compute"
+	"leverance/synth"
+)
+
+// TestPipelineMatchesReference: the parallel pipeline writes the same bytes
+// as the straightforward single-goroutine evaluator (Job.Sequential), for a
+// generated population, sorted and shuffled, with a basis snapshot so that
+// daglige-beskeder has NY, AENDRING and UDGAAET rows, on a Sunday so that
+// ugeopdatering is due; with 1, 2 and 3 workers, chunks of 1 MiB and of a
+// few kilobytes (many citizens cut by a chunk edge), and a memory limit so
+// small that the shuffled extract's partitions are split again.
+// LEVERANCE_LONG=1 uses 100,000 citizens instead of 20,000.
+func TestPipelineMatchesReference(t *testing.T) {
+	n := 20000
+	switch {
+	case raceEnabled:
+		n = 2000
+	case os.Getenv("LEVERANCE_LONG") != "":
+		n = 100000
+	}
+	asOf, basisDay := compute.MkDate(2016, 1, 24), compute.MkDate(2016, 1, 21)
+	opt := synth.Options{Citizens: n, Seed: 7, AsOf: basisDay}
+	basisData := generate(t, opt)
+	opt.Day = int(asOf - basisDay)
+	sorted := generate(t, opt)
+	opt.Shuffle = true
+	shuffled := generate(t, opt)
+	cal := compute.NewCalendar(nil, nil)
+
+	// The basis, by the reference and by the pipeline.
+	snapJob := compute.Job{AsOf: basisDay, Calendar: cal, Snapshot: true, Sequential: true}
+	oc, err := compute.Compute(bytes.NewReader(basisData), snapJob, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	basis := oc.Snapshot
+	snapJob.Sequential = false
+	if oc, err = compute.Compute(bytes.NewReader(basisData), snapJob, nil); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(oc.Snapshot) != fmt.Sprint(basis) {
+		t.Fatal("the pipeline's snapshot differs from the reference's")
+	}
+
+	vendors := testVendors()
+	job := compute.Job{AsOf: asOf, Calendar: cal, Vendors: vendors, Basis: map[string]*compute.Snapshot{}, Snapshot: true}
+	for _, v := range vendors {
+		if v.Name != "forste" {
+			job.Basis[v.Name] = basis
+		}
+	}
+	run := func(data []byte, j compute.Job) (*compute.Outcome, buffers) {
+		t.Helper()
+		bs := buffers{}
+		oc, err := compute.Compute(bytes.NewReader(data), j, bs.output)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return oc, bs
+	}
+	ref := job
+	ref.Sequential = true
+	wantOC, want := run(sorted, ref)
+	ref.Buffered = true
+	if oc, bs := run(shuffled, ref); !sameFiles(want, bs) || fmt.Sprint(oc.Files) != fmt.Sprint(wantOC.Files) {
+		t.Fatal("the reference gives other files for the shuffled extract")
+	}
+	checkFiles(t, asOf, wantOC, want)
+	kinds := map[string]bool{}
+	for name, b := range want {
+		if strings.Contains(name, "daglige-beskeder") {
+			for _, k := range []string{"NY", "AENDRING", "UDGAAET", "SAMTALE", "INDKALDELSE"} {
+				if bytes.Contains(b.Bytes(), []byte(";"+k+";")) {
+					kinds[k] = true
+				}
+			}
+		}
+	}
+	if len(kinds) != 5 {
+		t.Fatalf("daglige-beskeder has only %v rows: the population does not exercise the comparison", kinds)
+	}
+
+	for _, c := range []struct {
+		name     string
+		data     []byte
+		buffered bool
+		workers  int
+		chunk    int
+		limit    int64
+	}{
+		{"sorted", sorted, false, 2, 0, 0},
+		{"sorted, 1 worker", sorted, false, 1, 0, 0},
+		{"sorted, 3 workers, small chunks", sorted, false, 3, 9000, 0},
+		{"sorted, buffered", sorted, true, 2, 0, 0},
+		{"shuffled", shuffled, true, 2, 0, 0},
+		{"shuffled, small chunks, partitions split", shuffled, true, 3, 9000, 256 << 10},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.chunk > 0 {
+				defer compute.SetChunkSizeForTest(c.chunk)()
+			}
+			j := job
+			j.Buffered, j.Workers, j.MemoryLimit = c.buffered, c.workers, c.limit
+			oc, got := run(c.data, j)
+			if !sameFiles(want, got) {
+				for name, b := range want {
+					if !bytes.Equal(b.Bytes(), got[name].Bytes()) {
+						t.Errorf("%s differs from the reference's", name)
+					}
+				}
+				t.FailNow()
+			}
+			if fmt.Sprint(oc.Files) != fmt.Sprint(wantOC.Files) || oc.Citizens != wantOC.Citizens || oc.NoPeriod != wantOC.NoPeriod {
+				t.Errorf("outcome %+v, reference %+v", oc, wantOC)
+			}
+			if fmt.Sprint(oc.Snapshot) != fmt.Sprint(wantOC.Snapshot) {
+				t.Error("the snapshot differs from the reference's")
+			}
+			if oc.Report.Rows != wantOC.Report.Rows || oc.Report.InvalidRows != 0 {
+				t.Errorf("report %+v, reference %+v", oc.Report, wantOC.Report)
+			}
+		})
+	}
+	if _, err := compute.Compute(bytes.NewReader(shuffled), job, buffers{}.output); !errors.Is(err, compute.ErrUnsorted) {
+		t.Errorf("streaming the shuffled extract: %v, want ErrUnsorted", err)
+	}
+}
+
+func sameFiles(a, b buffers) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for name, x := range a {
+		if y := b[name]; y == nil || !bytes.Equal(x.Bytes(), y.Bytes()) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestPipelineRepeatedIDs: ids that repeat are found at the end. Rejected,
+// the report is the reference's word for word; accepted within the
+// tolerance, Compute asks for a second run (RepeatsError) that leaves the
+// rows out, and then writes what the reference writes.
+func TestPipelineRepeatedIDs(t *testing.T) {
+	asOf := compute.MkDate(2016, 1, 24)
+	data := generate(t, synth.Options{Citizens: 300, Seed: 3, AsOf: asOf})
+	lines := strings.Split(string(data), "\n")
+	// Lines 40 and 41 (1-based) repeat the id of line 10; line 2000 also
+	// has a bad kommune.
+	id := func(l int) string { return strings.SplitN(lines[l-1], ";", 2)[0] }
+	for _, l := range []int{40, 41, 2000} {
+		lines[l-1] = id(10) + lines[l-1][len(id(l)):]
+	}
+	f := strings.Split(lines[1999], ";")
+	f[3] = "999"
+	lines[1999] = strings.Join(f, ";")
+	bad := []byte(strings.Join(lines, "\n"))
+	cal := compute.NewCalendar(nil, nil)
+	for _, tolerance := range []int{0, 2, 3} {
+		t.Run(fmt.Sprint("tolerance ", tolerance), func(t *testing.T) {
+			job := compute.Job{AsOf: asOf, Calendar: cal, Vendors: testVendors(), Reader: compute.ReaderOptions{MaxRejectedRows: tolerance}}
+			ref := job
+			ref.Sequential = true
+			want := buffers{}
+			roc, rerr := compute.Compute(bytes.NewReader(bad), ref, want.output)
+			got := buffers{}
+			oc, err := compute.Compute(bytes.NewReader(bad), job, got.output)
+			var rep *compute.RepeatsError
+			if errors.As(err, &rep) {
+				if tolerance < 3 {
+					t.Fatalf("RepeatsError with a tolerance of %d", tolerance)
+				}
+				if fmt.Sprint(rep.Repeats) != "map[40:10 41:10 2000:10]" {
+					t.Errorf("repeats %v", rep.Repeats)
+				}
+				job.Repeats, got = rep.Repeats, buffers{}
+				oc, err = compute.Compute(bytes.NewReader(bad), job, got.output)
+			}
+			if fmt.Sprint(err) != fmt.Sprint(rerr) {
+				t.Fatalf("error %v, reference %v", err, rerr)
+			}
+			var a, b bytes.Buffer
+			roc.Report.WriteTo(&a)
+			oc.Report.WriteTo(&b)
+			if a.String() != b.String() {
+				t.Fatalf("report:\n%s\nreference:\n%s", &b, &a)
+			}
+			if rerr == nil && !sameFiles(want, got) {
+				t.Error("the files differ from the reference's")
+			}
+			if !strings.Contains(a.String(), "line 40, column id: repeats the id of line 10") {
+				t.Errorf("the report does not name both lines:\n%s", &a)
+			}
+		})
+	}
+}
+
+// TestPipelineBadInputMatchesReference: for broken extracts the pipeline
+// gives the reference's verdict and report, word for word, also when the
+// problem lies at a chunk edge or a line is longer than a chunk.
+func TestPipelineBadInputMatchesReference(t *testing.T) {
+	asOf := compute.MkDate(2016, 1, 24)
+	good := string(generate(t, synth.Options{Citizens: 200, Seed: 5, AsOf: asOf}))
+	lines := strings.SplitAfter(good, "\n")
+	n := len(lines) - 1 // the last element is ""
+	with := func(f func(l []string) []string) string {
+		return strings.Join(f(append([]string(nil), lines...)), "")
+	}
+	long := strings.Repeat("x", 20000) + "\n"
+	var gzBuf bytes.Buffer
+	gzBuf.Write(gzipped(t, []byte(good)))
+	truncGz := gzBuf.Bytes()[:gzBuf.Len()/2]
+	cases := []struct {
+		name      string
+		text      string
+		gz        []byte
+		tolerance int
+	}{
+		{"valid", good, nil, 0},
+		{"no trailer", with(func(l []string) []string { return l[:n-1] }), nil, 0},
+		{"wrong trailer", with(func(l []string) []string { l[n-1] = "SLUT;7\n"; return l }), nil, 0},
+		{"data after the trailer", good + lines[5], nil, 0},
+		{"empty line after the trailer", good + "\n", nil, 0},
+		{"bad UTF-8", with(func(l []string) []string { l[1500] = "\xff" + l[1500]; return l }), nil, 0},
+		{"invalid rows", with(func(l []string) []string {
+			l[100] = strings.Replace(l[100], ";", ";;", 1)
+			l[2999] = "x\n"
+			return l
+		}), nil, 0},
+		{"invalid rows tolerated", with(func(l []string) []string {
+			l[100] = strings.Replace(l[100], ";", ";;", 1)
+			l[2999] = "x\n"
+			return l
+		}), nil, 2},
+		{"long lines tolerated", with(func(l []string) []string { l[700], l[701] = long, long; return l }), nil, 2},
+		{"long last line", with(func(l []string) []string { l[n-1] = strings.TrimSuffix(long, "\n"); return l }), nil, 1},
+		{"CRLF and a BOM", "\uFEFF" + strings.ReplaceAll(good, "\n", "\r\n"), nil, 0},
+		{"no line end at the end", strings.TrimSuffix(good, "\n"), nil, 0},
+		{"unsorted", with(func(l []string) []string { l[1000], l[3000] = l[3000], l[1000]; return l }), nil, 0},
+		{"truncated gzip", "", truncGz, 0},
+	}
+	defer compute.SetChunkSizeForTest(9000)()
+	cal := compute.NewCalendar(nil, nil)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for _, buffered := range []bool{false, true} {
+				job := compute.Job{AsOf: asOf, Calendar: cal, Vendors: testVendors(), Buffered: buffered,
+					Reader: compute.ReaderOptions{MaxRejectedRows: c.tolerance}}
+				run := func(j compute.Job) (*compute.Outcome, buffers, error) {
+					var r io.Reader = strings.NewReader(c.text)
+					if c.gz != nil {
+						var err error
+						if r, err = compute.Decompress(bytes.NewReader(c.gz), true, 0); err != nil {
+							t.Fatal(err)
+						}
+					}
+					bs := buffers{}
+					oc, err := compute.Compute(r, j, bs.output)
+					return oc, bs, err
+				}
+				ref := job
+				ref.Sequential = true
+				roc, want, rerr := run(ref)
+				oc, got, err := run(job)
+				if fmt.Sprint(err) != fmt.Sprint(rerr) {
+					t.Fatalf("buffered %v: %v, reference %v", buffered, err, rerr)
+				}
+				if errors.Is(err, compute.ErrUnsorted) {
+					continue
+				}
+				var a, b bytes.Buffer
+				roc.Report.WriteTo(&a)
+				oc.Report.WriteTo(&b)
+				if a.String() != b.String() {
+					t.Fatalf("buffered %v: report\n%s\nreference\n%s", buffered, &b, &a)
+				}
+				if err == nil && !sameFiles(want, got) {
+					t.Fatalf("buffered %v: the files differ from the reference's", buffered)
+				}
+			}
+		})
+	}
+}
+
+func gzipped(t testing.TB, data []byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write(data)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}

@@ -1,0 +1,108 @@
+package extract
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"leverance/compute"
+	"leverance/synth"
+)
+
+// TestComputeRuns: a shuffled extract is computed again buffered through
+// scratch files on disk, one with a tolerated repeated id again without the
+// repeat; each new run is announced by reset; the results are the
+// reference's; the raw file's hash is that of its bytes.
+func TestComputeRuns(t *testing.T) {
+	asOf := compute.MkDate(2016, 1, 24)
+	var sorted, shuffled bytes.Buffer
+	opt := synth.Options{Citizens: 500, Seed: 2, AsOf: asOf}
+	if err := synth.Generate(&sorted, opt); err != nil {
+		t.Fatal(err)
+	}
+	opt.Shuffle = true
+	if err := synth.Generate(&shuffled, opt); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(sorted.String(), "\n")
+	firstID := strings.SplitN(lines[1], ";", 2)[0]
+	lines[300] = firstID + lines[300][strings.Index(lines[300], ";"):]
+	repeated := strings.Join(lines, "")
+
+	vendors := []compute.Vendor{{Name: "alle", All: true, Products: compute.Products()}}
+	cal := compute.NewCalendar(nil, nil)
+	for _, c := range []struct {
+		name      string
+		data      string
+		tolerance int
+		runs      int
+	}{
+		{"sorted", sorted.String(), 0, 1},
+		{"shuffled", shuffled.String(), 0, 2},
+		{"repeated id, tolerated", repeated, 1, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "registreringer_20160124.csv")
+			if err := os.WriteFile(path, []byte(c.data), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			scratch := t.TempDir()
+			job := compute.Job{Calendar: cal, Vendors: vendors, Reader: compute.ReaderOptions{MaxRejectedRows: c.tolerance}}
+			var files map[string]*bytes.Buffer
+			runs := 0
+			reset := func() { files = map[string]*bytes.Buffer{} }
+			out := func(vendor string, p compute.Product, name string) (io.Writer, error) {
+				if len(files) == 0 {
+					runs++
+				}
+				b := &bytes.Buffer{}
+				files[name] = b
+				return b, nil
+			}
+			reset()
+			res, err := ComputeWith(path, job, out, reset, Options{TempDir: scratch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if runs != c.runs {
+				t.Errorf("%d runs, want %d", runs, c.runs)
+			}
+			sum := sha256.Sum256([]byte(c.data))
+			if res.SHA256 != hex.EncodeToString(sum[:]) || res.Size != int64(len(c.data)) {
+				t.Errorf("SHA256 %s size %d, want the file's", res.SHA256, res.Size)
+			}
+			if left, _ := os.ReadDir(scratch); len(left) > 0 {
+				t.Errorf("scratch files left: %v", left)
+			}
+
+			ref := job
+			ref.AsOf, ref.Sequential, ref.Buffered = asOf, true, true
+			want := map[string]*bytes.Buffer{}
+			_, err = compute.Compute(strings.NewReader(c.data), ref, func(vendor string, p compute.Product, name string) (io.Writer, error) {
+				b := &bytes.Buffer{}
+				want[name] = b
+				return b, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(want) != len(files) {
+				t.Fatalf("%d files, reference %d", len(files), len(want))
+			}
+			for name, b := range want {
+				if !bytes.Equal(b.Bytes(), files[name].Bytes()) {
+					t.Errorf("%s differs from the reference's", name)
+				}
+			}
+			if c.tolerance > 0 && res.Report.InvalidRows != 1 {
+				t.Errorf("report %+v: want the repeated id as the one invalid row", res.Report)
+			}
+		})
+	}
+}
