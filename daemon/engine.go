@@ -79,9 +79,12 @@ type Engine struct {
 	state     *State
 	metrics   *Metrics
 	records   func() ([]receipt.Record, error)
-	staged    map[ExtractRef]*Manifest
-	attempts  map[string]int       // failed publication attempts per slot (since start)
-	retryAt   map[string]time.Time // when a failed slot is tried again
+	// haveRecords: the receipts can be read back, so reconcileReceipts can
+	// complete them at start.
+	haveRecords bool
+	staged      map[ExtractRef]*Manifest
+	attempts    map[string]int       // failed publication attempts per slot (since start)
+	retryAt     map[string]time.Time // when a failed slot is tried again
 	// view is what the status needs, readable without waiting for a
 	// publication in progress.
 	view atomic.Pointer[view]
@@ -95,17 +98,18 @@ type Engine struct {
 // or back.
 func New(opt Options) (*Engine, error) {
 	e := &Engine{
-		clock:     opt.Clock,
-		log:       opt.Log,
-		sink:      opt.Sink,
-		version:   opt.Version,
-		newOutbox: opt.NewOutbox,
-		staged:    map[ExtractRef]*Manifest{},
-		attempts:  map[string]int{},
-		retryAt:   map[string]time.Time{},
-		ctx:       context.Background(),
-		metrics:   opt.Metrics,
-		records:   opt.Records,
+		clock:       opt.Clock,
+		log:         opt.Log,
+		sink:        opt.Sink,
+		version:     opt.Version,
+		newOutbox:   opt.NewOutbox,
+		staged:      map[ExtractRef]*Manifest{},
+		attempts:    map[string]int{},
+		retryAt:     map[string]time.Time{},
+		ctx:         context.Background(),
+		metrics:     opt.Metrics,
+		records:     opt.Records,
+		haveRecords: opt.Records != nil,
 	}
 	if e.metrics == nil {
 		e.metrics = NewMetrics(opt.Version)
@@ -150,6 +154,7 @@ func New(opt Options) (*Engine, error) {
 	defer e.mu.Unlock()
 	e.recoverIntents()
 	e.removeStrayTemps()
+	e.reconcileReceipts()
 	return e, nil
 }
 

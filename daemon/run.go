@@ -241,6 +241,20 @@ func Run(ctx context.Context, opt RunOptions) error {
 		timer.Reset(time.Until(t))
 	}
 
+	// A reload waits for the publication in progress (it must not change
+	// the configuration under it), so it runs off the loop: the watchdog and
+	// the inbox keep being served meanwhile.
+	type reloadResult struct {
+		cfg *config.Config
+		err error
+	}
+	reloaded := make(chan reloadResult, 1)
+	reloading, reloadAgain := false, false
+	startReload := func() {
+		c, err := reload(e, opt.ConfigPath)
+		reloaded <- reloadResult{c, err}
+	}
+
 	for {
 		select {
 		case <-ctx.Done():
@@ -290,15 +304,22 @@ func Run(ctx context.Context, opt RunOptions) error {
 		case <-watchdog:
 			notify("WATCHDOG=1")
 		case <-opt.Reload:
+			if reloading {
+				reloadAgain = true // after the one in progress
+				continue
+			}
+			reloading = true
 			notify("RELOADING=1")
-			if c, err := reload(e, opt.ConfigPath); err != nil {
-				log.Error("reload failed; keeping the configuration in force", "err", err)
+			go startReload()
+		case r := <-reloaded:
+			if r.err != nil {
+				log.Error("reload failed; keeping the configuration in force", "err", r.err)
 				e.ReloadFailures.Add(1)
 				e.metrics.ReloadFailures.Inc()
 				e.metrics.ReloadOK.Set(0)
 			} else {
 				if srv != nil {
-					if err := srv.SetVendors(serverVendors(c)); err != nil {
+					if err := srv.SetVendors(serverVendors(r.cfg)); err != nil {
 						log.Error("sftp server keeps its vendors", "err", err)
 					}
 				}
@@ -306,6 +327,12 @@ func Run(ctx context.Context, opt RunOptions) error {
 				log.Info("configuration reloaded", "config", opt.ConfigPath)
 				poke(false)
 			}
+			if reloadAgain {
+				reloadAgain = false
+				go startReload()
+				continue
+			}
+			reloading = false
 			notify("READY=1")
 		}
 	}

@@ -129,3 +129,12 @@ func (l *Local) Remove(ctx context.Context, name string) error {
 	}
 	return nil
 }
+
+// Overwrite renames a staged file over name, atomically replacing it (for
+// checkpoint.txt; delivered files go through Commit, which never replaces).
+func (l *Local) Overwrite(ctx context.Context, tmp, name string) error {
+	if err := os.Rename(filepath.Join(l.Dir, tmp), filepath.Join(l.Dir, name)); err != nil {
+		return err
+	}
+	return fsutil.SyncDir(l.Dir)
+}

@@ -46,13 +46,23 @@ func IsTemporary(name string) bool {
 }
 
 // Replace writes a small file (checkpoint.txt) into the outbox, replacing the
-// one there atomically: staged under a temporary name, the old one removed,
-// the new one committed. A vendor sees the old file, briefly none, or the new
-// one; never a partial one.
+// one there: staged under a temporary name, then renamed over the old one
+// where the outbox can (Overwrite: a vendor sees the old file or the new
+// one), else the old one removed and the new one committed (a vendor may
+// briefly see none). Never a partial one.
 func Replace(ctx context.Context, ob Outbox, name string, data []byte) error {
 	tmp, err := ob.Stage(ctx, name, bytes.NewReader(data))
 	if err != nil {
 		return err
+	}
+	if o, ok := ob.(interface {
+		Overwrite(ctx context.Context, tmp, name string) error
+	}); ok {
+		if err := o.Overwrite(ctx, tmp, name); err != nil {
+			ob.Discard(ctx, tmp)
+			return err
+		}
+		return nil
 	}
 	if r, ok := ob.(interface {
 		Remove(ctx context.Context, name string) error
