@@ -42,12 +42,14 @@ fuzz:
 	@for f in $$($(GO) test -list '^Fuzz' ./config/ | grep ^Fuzz); do \
 		echo "fuzz config $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) ./config/ || exit 1; done
 
-# The go benchmarks, then the national-scale compute benchmark of SPEC §11
+# The go benchmarks, the national-scale compute benchmark of SPEC §11 and the
+# SFTP benchmarks against OpenSSH (scripts/bench-sftp.sh, about 6 minutes)
 # (scripts/bench-compute.sh: generates the extracts once into ./bench, writes
 # its figures into docs/performance.md; CITIZENS=100000 for a quick run).
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 	./scripts/bench-compute.sh
+	./scripts/bench-sftp.sh
 
 clean:
 	rm -rf bin demo
