@@ -12,29 +12,49 @@ import (
 	"leverance/compute"
 	"leverance/daemon"
 	"leverance/receipt"
+	"leverance/transfer/sftpserver"
+
+	"golang.org/x/crypto/ssh"
 )
 
 func cmdKeygen(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("keygen", "keygen --receipts KEYFILE [--name ORIGIN]", stderr)
+	fs := newFlags("keygen", "keygen [--receipts KEYFILE [--name ORIGIN]] [--host-key KEYFILE]", stderr)
 	receipts := fs.String("receipts", "", "write a receipts signing key to `KEYFILE` (0600) and its public key to KEYFILE.pub")
 	name := fs.String("name", "leverance", "the log's `origin` (the key's name)")
+	hostKey := fs.String("host-key", "", "write an ed25519 host key for the built-in SFTP server to `KEYFILE` (0600)")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
 	}
-	if *receipts == "" {
-		fmt.Fprintln(stderr, "leverance keygen: --receipts KEYFILE is required")
+	if *receipts == "" && *hostKey == "" {
+		fmt.Fprintln(stderr, "leverance keygen: --receipts KEYFILE or --host-key KEYFILE is required")
 		return exitUsage
 	}
-	if _, err := os.Stat(*receipts); err == nil {
-		fmt.Fprintf(stderr, "leverance keygen: %s exists; not overwriting a signing key\n", *receipts)
-		return exitUsage
+	for _, p := range []string{*receipts, *hostKey} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			fmt.Fprintf(stderr, "leverance keygen: %s exists; not overwriting a key\n", p)
+			return exitUsage
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitFailure
+		}
+	}
+	if *hostKey != "" {
+		signer, err := sftpserver.LoadOrCreateHostKey(*hostKey)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitFailure
+		}
+		fmt.Fprintf(stdout, "host key    %s: %s\n", *hostKey, ssh.FingerprintSHA256(signer.PublicKey()))
+	}
+	if *receipts == "" {
+		return exitOK
 	}
 	skey, vkey, err := receipt.GenerateKey(*name)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitFailure
-	}
-	if err := os.MkdirAll(filepath.Dir(*receipts), 0o750); err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitFailure
 	}
