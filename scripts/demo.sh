@@ -14,9 +14,14 @@ bold() { printf '\033[1m%s\033[0m\n' "$*"; }
 
 mkdir -p "$DEMO/keys"
 chmod 0750 "$DEMO"
-for v in kmd-opera kmd-workbase schultz-fasit; do
-	[ -f "$DEMO/keys/$v" ] || ssh-keygen -q -t ed25519 -N '' -C "$v (demo)" -f "$DEMO/keys/$v" 2>/dev/null || true
-done
+# Vendor keys for fetching over the built-in SFTP server (needs ssh-keygen,
+# from openssh-client; without it the outboxes are still filled, just not
+# served).
+ak() {
+	if [ -f "$DEMO/keys/$1.pub" ] || ssh-keygen -q -t ed25519 -N '' -C "$1 (demo)" -f "$DEMO/keys/$1" 2>/dev/null; then
+		echo "  authorized_keys = \"$DEMO/keys/$1.pub\""
+	fi
+}
 
 cat > "$DEMO/leverance.toml" <<TOML
 # The demo configuration: every day is a delivery day and the windows are
@@ -42,7 +47,7 @@ municipalities = ["101", "147", "151", "153"]
 products = ["daglige-beskeder", "ugeopdatering"]
   [vendor.outbox]
   kind = "local"
-  authorized_keys = "$DEMO/keys/kmd-opera.pub"
+$(ak kmd-opera)
 
 [[vendor]]
 name = "kmd-workbase"
@@ -50,7 +55,7 @@ municipalities = ["173", "175", "183"]
 products = ["daglige-beskeder", "ugeopdatering"]
   [vendor.outbox]
   kind = "local"
-  authorized_keys = "$DEMO/keys/kmd-workbase.pub"
+$(ak kmd-workbase)
 
 [[vendor]]
 name = "schultz-fasit"
@@ -58,7 +63,7 @@ municipalities = ["*"]
 products = ["daglig-opdatering"]
   [vendor.outbox]
   kind = "local"
-  authorized_keys = "$DEMO/keys/schultz-fasit.pub"
+$(ak schultz-fasit)
 
 [sftp_server]
 listen = "$SFTP"
