@@ -21,6 +21,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"leverance/internal/fsutil"
 )
 
 // Files of the receipts log in its directory (SPEC §7.1).
@@ -290,7 +292,7 @@ func (l *Log) sign(hf *os.File, n int64) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(l.path(CheckpointFile), msg)
+	return fsutil.WriteFile(l.path(CheckpointFile), msg, 0o640)
 }
 
 // Append implements Sink: it writes the record as the next line and fsyncs
@@ -374,32 +376,4 @@ func ReadRecords(dir string) ([]Record, error) {
 		out = append(out, r)
 	}
 	return out, sc.Err()
-}
-
-func writeAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o640)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -18,7 +18,7 @@ import (
 
 func cmdCompute(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("compute", "compute -c CONFIG --extract FILE [--basis FILE] --out DIR", stderr)
-	cfgPath := fs.String("c", "/etc/leverance/leverance.toml", "configuration `file`")
+	cfgPath := configFlag(fs)
 	extractPath := fs.String("extract", "", "the extract `file` (A from its name)")
 	basis := fs.String("basis", "", "the extract `file` behind the last delivered daglige-beskeder (B); without it, the first-delivery rule applies")
 	outDir := fs.String("out", "", "output `directory`: files go to DIR/<vendor>/")
@@ -161,9 +161,4 @@ func parseSize(s string) (int64, bool) {
 		return 0, false
 	}
 	return n * mult, true
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }

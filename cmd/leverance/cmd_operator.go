@@ -86,7 +86,7 @@ func operator(cfgPath string, stderr io.Writer) (*daemon.Operator, bool) {
 
 func cmdRedeliver(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("redeliver", "redeliver -c CONFIG --product P --day YYYY-MM-DD --vendor V --reason TEXT", stderr)
-	cfgPath := fs.String("c", "/etc/leverance/leverance.toml", "configuration `file`")
+	cfgPath := configFlag(fs)
 	product := fs.String("product", "", "the `product` to deliver again")
 	day := fs.String("day", "", "its delivery `day` YYYY-MM-DD")
 	vendor := fs.String("vendor", "", "the `vendor`")
@@ -115,7 +115,7 @@ func cmdRedeliver(args []string, stdout, stderr io.Writer) int {
 
 func cmdExpect(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("expect", "expect -c CONFIG --day MONDAY --date YYYY-MM-DD [--reason TEXT]", stderr)
-	cfgPath := fs.String("c", "/etc/leverance/leverance.toml", "configuration `file`")
+	cfgPath := configFlag(fs)
 	day := fs.String("day", "", "the weekly update's delivery day (a Monday) `YYYY-MM-DD`")
 	date := fs.String("date", "", "the expected delivery date `YYYY-MM-DD`")
 	reason := fs.String("reason", "", "why (recorded)")

@@ -69,7 +69,7 @@ func readKey(path string) (string, error) {
 
 func receiptsVerify(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("receipts", "receipts verify -c CONFIG [--key PUBFILE] [--json]", stderr)
-	cfgPath := fs.String("c", "/etc/leverance/leverance.toml", "configuration `file`")
+	cfgPath := configFlag(fs)
 	key := fs.String("key", "", "public key `file` (default: the configured public key)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
@@ -110,7 +110,7 @@ func receiptsVerify(args []string, stdout, stderr io.Writer) int {
 
 func receiptsList(sub string, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("receipts", "receipts "+sub+" -c CONFIG [filters] [--json|--csv]", stderr)
-	cfgPath := fs.String("c", "/etc/leverance/leverance.toml", "configuration `file`")
+	cfgPath := configFlag(fs)
 	product := fs.String("product", "", "only this `product`")
 	vendor := fs.String("vendor", "", "only this `vendor`")
 	event := fs.String("event", "", "only this `event` (modtaget, afvist, beregnet, leveret, udeladt, hentet, fejl, operatoer, slettet)")
@@ -176,7 +176,7 @@ func receiptsList(sub string, args []string, stdout, stderr io.Writer) int {
 
 func receiptsProve(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("receipts", "receipts prove -c CONFIG --seq N [--out FILE]", stderr)
-	cfgPath := fs.String("c", "/etc/leverance/leverance.toml", "configuration `file`")
+	cfgPath := configFlag(fs)
 	seq := fs.Int64("seq", 0, "the record `N` to prove")
 	out := fs.String("out", "", "write the bundle to `FILE` (default: stdout)")
 	if code, ok := parseFlags(fs, args, stdout); !ok {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,7 +16,7 @@ import (
 
 func cmdRecompute(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("recompute", "recompute -c CONFIG --seq N", stderr)
-	cfgPath := fs.String("c", "/etc/leverance/leverance.toml", "configuration `file`")
+	cfgPath := configFlag(fs)
 	seq := fs.Int64("seq", 0, "the beregnet record `N`")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
@@ -57,7 +58,7 @@ func archived(cfg *config.Config, recs []receipt.Record, ref, sha string) (strin
 		asOf := strings.ReplaceAll(m.AsOf, "-", "")
 		if sha != "" && m.SHA256 == sha || ref != "" && asOf+"_r"+strconv.Itoa(m.Revision) == ref {
 			p := filepath.Join(cfg.Resolve("archive"), m.File)
-			if !fileExists(p) {
+			if _, err := os.Stat(p); err != nil {
 				return "", fmt.Errorf("extract %s is no longer retained (retention_days = %d)", m.File, cfg.RetentionDays)
 			}
 			return p, nil

@@ -15,7 +15,7 @@ import (
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("run", "run -c CONFIG", stderr)
-	cfgPath := fs.String("c", "/etc/leverance/leverance.toml", "configuration `file`")
+	cfgPath := configFlag(fs)
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
 	}
@@ -77,7 +77,7 @@ func logConfig(log *slog.Logger, c *config.Config) {
 
 func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("check-config", "check-config -c CONFIG", stderr)
-	cfgPath := fs.String("c", "/etc/leverance/leverance.toml", "configuration `file`")
+	cfgPath := configFlag(fs)
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
 	}

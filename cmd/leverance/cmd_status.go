@@ -14,7 +14,7 @@ import (
 
 func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("status", "status -c CONFIG [--json] [--at TIME]", stderr)
-	cfgPath := fs.String("c", "/etc/leverance/leverance.toml", "configuration `file`")
+	cfgPath := configFlag(fs)
 	asJSON := fs.Bool("json", false, "print the status as JSON")
 	atFlag := fs.String("at", "", "the status as of `TIME` (RFC 3339), from the log as it was then")
 	if code, ok := parseFlags(fs, args, stdout); !ok {

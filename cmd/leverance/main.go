@@ -126,3 +126,8 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (int, bool) {
 	}
 	return 0, true
 }
+
+// configFlag adds the -c flag every command that reads the configuration has.
+func configFlag(fs *flag.FlagSet) *string {
+	return fs.String("c", "/etc/leverance/leverance.toml", "configuration `file`")
+}
