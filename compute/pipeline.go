@@ -284,9 +284,10 @@ func skipLine(src io.Reader, buf []byte) ([]byte, error) {
 }
 
 type worker struct {
-	pl  *pipeline
-	p   rowParser
-	ids idBatch
+	pl    *pipeline
+	p     rowParser
+	ids   idBatch
+	lines lineScanner
 }
 
 func (pl *pipeline) newWorker() *worker {
@@ -324,11 +325,13 @@ func (wk *worker) process(c *chunk) {
 	p.rep = &c.rep
 	maxLine := pl.rd.opt.MaxLineBytes
 	var row Row
-	data, lineNo := c.data, c.line
-	for len(data) > 0 {
-		end, semis, asciiLine := scanLine(data, &p.pos)
-		line := data[:end]
-		data = data[min(end+1, len(data)):]
+	lineNo := c.line
+	wk.lines.reset(c.data)
+	for {
+		line, semis, asciiLine, more := wk.lines.next(&p.pos)
+		if !more {
+			break
+		}
 		lineNo++
 		if n := len(line); n > 0 && line[n-1] == '\r' {
 			line = line[:n-1]
