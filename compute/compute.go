@@ -44,7 +44,7 @@ type Job struct {
 	// compare the parallel one with.
 	Sequential bool
 	// Scratch holds the temporary data whose size grows with the extract:
-	// 12 bytes per row to find repeated ids and, when Buffered, the rows
+	// 8 bytes per row to find repeated ids and, when Buffered, the rows
 	// themselves. nil keeps them in memory.
 	Scratch Scratch
 	// MemoryLimit bounds what Buffered holds in memory at once (beyond
@@ -52,21 +52,44 @@ type Job struct {
 	MemoryLimit int64
 	// Repeats names the rows whose id repeats an earlier row's, by line, with
 	// the line of that earlier row: the Repeats of a RepeatsError, for the
-	// second run that it asks for.
+	// run that it asks for.
 	Repeats map[int]int
+	// SuspectIDs are the hashes of ids that may repeat: the Suspects of a
+	// RepeatsError, for the run that it asks for.
+	SuspectIDs map[uint64]bool
 }
 
-// RepeatsError is returned by Compute when rows repeat the id of an earlier
-// row (SPEC §1.3) and the tolerance would accept the extract without them.
-// Repeats are found once the whole extract has been read, so the files
-// written include those rows and must be discarded: run Compute again with
-// Job.Repeats set to Repeats, which leaves them out as it reads. (When the
-// repeats make the extract rejected, Compute returns the *RejectedError
-// straight away.)
-type RepeatsError struct{ Repeats map[int]int }
+// RepeatsError is returned by Compute when rows may repeat the id of an
+// earlier row (SPEC §1.3) and another run over the same extract is needed
+// to settle it: the extract is read once, and repeats are found only at the
+// end (see ids.go). The files written must be discarded; Next gives the Job
+// for the next run.
+//
+// A first run that finds ids sharing a hash returns their hashes
+// (Suspects); the second compares those ids and either completes the
+// report of a rejected extract or, when the tolerance accepts the extract
+// without the rows that repeat an id, returns them (Repeats) for a third run
+// that leaves them out as it reads.
+type RepeatsError struct {
+	Repeats  map[int]int
+	Suspects map[uint64]bool
+}
 
 func (e *RepeatsError) Error() string {
+	if e.Repeats == nil {
+		return fmt.Sprintf("%d registration ids may repeat: compute again to find the rows", len(e.Suspects))
+	}
 	return fmt.Sprintf("%d rows repeat the id of an earlier row: compute again without them", len(e.Repeats))
+}
+
+// Next returns job as the next run that e asks for.
+func (e *RepeatsError) Next(job Job) Job {
+	if e.Repeats != nil {
+		job.Repeats, job.SuspectIDs = e.Repeats, nil
+	} else {
+		job.SuspectIDs = e.Suspects
+	}
+	return job
 }
 
 // Output returns the writer for one vendor's product file; Compute calls it

@@ -1,6 +1,9 @@
 package compute
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // Date is a calendar day in the proleptic Gregorian calendar, counted in days
 // since 1970-01-01. Dates carry no time zone: SPEC dates are local calendar
@@ -158,16 +161,29 @@ func parseDigits(b []byte) (int, bool) {
 // ParseDate parses YYYY-MM-DD. The second result is false when b is not of
 // that form or the day does not exist.
 func ParseDate(b []byte) (Date, bool) {
-	if len(b) != 10 || b[4] != '-' || b[7] != '-' {
+	if len(b) != 10 {
 		return 0, false
 	}
-	y0, y1, y2, y3 := b[0]-'0', b[1]-'0', b[2]-'0', b[3]-'0'
-	m0, m1, d0, d1 := b[5]-'0', b[6]-'0', b[8]-'0', b[9]-'0'
-	// A byte below '0' wraps around to a large value: one test per byte.
-	if y0 > 9 || y1 > 9 || y2 > 9 || y3 > 9 || m0 > 9 || m1 > 9 || d0 > 9 || d1 > 9 {
+	// Eight bytes at a time: "YYYY-MM-" and "DD". Every byte xor '0' is the
+	// digit's value, at most 9, for the digits; the dashes xor '0' are 0x1d.
+	const (
+		zeros  = 0x3030303030303030
+		digits = 0x00ffff00ffffffff // bytes 0–3, 5, 6
+		dashes = 0x1d00001d00000000 // bytes 4 and 7 of "YYYY-MM-" xor zeros
+		high   = 0xf0f0f0f0f0f0f0f0
+		six    = 0x0606060606060606
+	)
+	w := binary.LittleEndian.Uint64(b) ^ zeros
+	dd := uint64(binary.LittleEndian.Uint16(b[8:])) ^ 0x3030
+	t := w & digits
+	// A digit byte is at most 9 when neither it nor it+6 has a high nibble
+	// (a carry out of a byte only follows a byte that fails anyway).
+	if w&^digits != dashes || (t|(t+six&digits))&high != 0 || (dd|(dd+0x0606))&0xf0f0 != 0 {
 		return 0, false
 	}
-	return dateOf(int(y0)*1000+int(y1)*100+int(y2)*10+int(y3), int(m0)*10+int(m1), int(d0)*10+int(d1))
+	y := int(w&0xff)*1000 + int(w>>8&0xff)*100 + int(w>>16&0xff)*10 + int(w>>24&0xff)
+	m := int(w>>40&0xff)*10 + int(w>>48&0xff)
+	return dateOf(y, m, int(dd&0xff)*10+int(dd>>8))
 }
 
 // dateOf is MkDate(y, m, d) and whether that day exists (ValidDate).

@@ -519,8 +519,15 @@ func FuzzCompute(f *testing.F) {
 				return b, nil
 			}
 			job := Job{AsOf: asOf, Calendar: cal, Vendors: vendors, Basis: basis, Buffered: buffered}
-			oc, err := Compute(bytes.NewReader(data), job, out)
-			return files, oc, err
+			for { // again as long as a RepeatsError asks for it
+				clear(files)
+				oc, err := Compute(bytes.NewReader(data), job, out)
+				var rep *RepeatsError
+				if !errors.As(err, &rep) {
+					return files, oc, err
+				}
+				job = rep.Next(job)
+			}
 		}
 		files, oc, err := run(true)
 		if err != nil {

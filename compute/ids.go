@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -11,29 +12,33 @@ import (
 //
 // The Reader keeps a map of the hash of every id seen, which at national
 // scale (25 million rows) takes more memory than the whole computation
-// should. The pipeline instead writes the hash and line of every id to
-// scratch files, 256 partitions by the top byte of the hash, 12 bytes a row,
-// and looks for repeats only at the end, one partition at a time: a
-// partition of a national extract is about 1 MB, checked with a small open
-// addressing table. A partition larger than idPartLimit is split again by
-// the next byte, so memory stays bounded whatever the row count.
+// should. The pipeline finds repeats in two steps instead:
+//
+//  1. It writes the 64-bit hash of every id to scratch files, 256
+//     partitions by the top byte of the hash, 8 bytes a row, and at the end
+//     looks for hashes that occur more than once, one partition at a time: a
+//     partition of a national extract is under 1 MB, checked with a small
+//     open addressing table. A partition larger than idPartLimit is split
+//     again by the next byte, so memory stays bounded whatever the row
+//     count. Almost always no hash repeats, and that is the end of it.
+//  2. When some do, Compute returns a RepeatsError with those hashes (the
+//     suspects), and the next run keeps the line and the id itself of every
+//     row whose id has a suspect hash: the repeats are then found by
+//     comparing the ids, so two different ids that share a hash are never
+//     taken for a repeat.
 //
 // A row whose id repeats an earlier one is invalid, so a repeat found only
-// at the end changes what should have been computed. The pipeline handles
-// it in one of two ways (see applyRepeats): when the repeats make the
-// extract rejected, the report is completed exactly as the Reader would have
-// written it; when the tolerance accepts the extract without those rows, a
-// RepeatsError asks the caller for a second run that leaves them out.
+// at the end changes what should have been computed. When the repeats make
+// the extract rejected, the report of the second run is completed exactly as
+// the Reader would have written it; when the tolerance accepts the extract
+// without those rows, a RepeatsError with the rows asks the caller for a
+// third run that leaves them out (see applyRepeats).
 
-// Each id is recorded as its hash and line (12 bytes); the line's top bit is
-// set when the row has some other problem too (it is invalid anyway).
 const (
-	idInvalid   = 1 << 31
-	idRecord    = 12
+	idRecord    = 8 // the hash
 	idPartLimit = 16 << 20
-	// maxLines is the most lines an extract may have for the pipeline: line
-	// numbers are kept in 31 bits.
-	maxLines = idInvalid - 1
+	// maxLines is the most lines an extract may have for the pipeline.
+	maxLines = 1<<31 - 1
 )
 
 type idStore struct {
@@ -45,13 +50,12 @@ type idStore struct {
 
 func newIDStore(sc Scratch) *idStore { return &idStore{sc: sc} }
 
-// idBatch is the ids of one part of the extract, by partition.
+// idBatch is the id hashes of one part of the extract, by partition.
 type idBatch [256][]byte
 
-func (b *idBatch) add(h uint64, line uint32) {
+func (b *idBatch) add(h uint64) {
 	p := &b[h>>56]
 	*p = binary.LittleEndian.AppendUint64(*p, h)
-	*p = binary.LittleEndian.AppendUint32(*p, line)
 }
 
 // add records a batch of ids and empties it; it may be called from several
@@ -83,23 +87,16 @@ func (s *idStore) close() {
 	}
 }
 
-// repeat is a row whose id repeats the one of the row at line first.
-type repeat struct {
-	line, first int
-	invalid     bool // the row has other problems too
-}
-
-// repeats returns every row whose id repeats an earlier row's, in line
-// order, among the rows up to line upTo, checking the partitions with
-// workers goroutines.
-func (s *idStore) repeats(workers, upTo int) ([]repeat, error) {
+// suspects returns the hashes recorded more than once, checking the
+// partitions with workers goroutines.
+func (s *idStore) suspects(workers int) (map[uint64]bool, error) {
 	defer s.close()
 	if s.err != nil {
 		return nil, s.err
 	}
 	var (
 		mu   sync.Mutex
-		all  []repeat
+		all  map[uint64]bool
 		ferr error
 		wg   sync.WaitGroup
 		next = make(chan int, len(s.parts))
@@ -112,11 +109,16 @@ func (s *idStore) repeats(workers, upTo int) ([]repeat, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := &idChecker{sc: s.sc, upTo: uint32(upTo)}
+			c := &idChecker{sc: s.sc}
 			for i := range next {
-				reps, err := c.check(&s.parts[i], 1)
+				dups, err := c.check(&s.parts[i], 1)
 				mu.Lock()
-				all = append(all, reps...)
+				for _, h := range dups {
+					if all == nil {
+						all = map[uint64]bool{}
+					}
+					all[h] = true
+				}
 				if err != nil && ferr == nil {
 					ferr = err
 				}
@@ -128,21 +130,19 @@ func (s *idStore) repeats(workers, upTo int) ([]repeat, error) {
 	if ferr != nil {
 		return nil, ferr
 	}
-	slices.SortFunc(all, func(a, b repeat) int { return a.line - b.line })
 	return all, nil
 }
 
 type idChecker struct {
 	sc     Scratch
-	upTo   uint32 // ids of later lines are left out
 	buf    []byte
 	hashes []uint64
 	table  []uint64
 }
 
-// check finds the repeats in one partition file; depth is the number of
-// leading bytes of the hash that its ids share.
-func (c *idChecker) check(p *spillFile, depth int) ([]repeat, error) {
+// check finds the hashes that occur more than once in one partition file;
+// depth is the number of leading bytes of the hash that its ids share.
+func (c *idChecker) check(p *spillFile, depth int) ([]uint64, error) {
 	if p.f == nil {
 		return nil, nil
 	}
@@ -157,11 +157,10 @@ func (c *idChecker) check(p *spillFile, depth int) ([]repeat, error) {
 	}
 	// The hashes by their next byte (a counting sort), then each group
 	// through a small open addressing table that stays in the cache.
+	shift := 56 - 8*depth
 	var count [257]int
 	for off := 0; off+idRecord <= len(data); off += idRecord {
-		if binary.LittleEndian.Uint32(data[off+8:])&^idInvalid <= c.upTo {
-			count[int(byte(binary.LittleEndian.Uint64(data[off:])>>48))+1]++
-		}
+		count[int(byte(binary.LittleEndian.Uint64(data[off:])>>shift))+1]++
 	}
 	for i := 1; i <= 256; i++ {
 		count[i] += count[i-1]
@@ -172,14 +171,12 @@ func (c *idChecker) check(p *spillFile, depth int) ([]repeat, error) {
 	hashes := c.hashes[:count[256]]
 	at := count
 	for off := 0; off+idRecord <= len(data); off += idRecord {
-		if binary.LittleEndian.Uint32(data[off+8:])&^idInvalid <= c.upTo {
-			h := binary.LittleEndian.Uint64(data[off:])
-			b := byte(h >> 48)
-			hashes[at[b]] = h
-			at[b]++
-		}
+		h := binary.LittleEndian.Uint64(data[off:])
+		b := byte(h >> shift)
+		hashes[at[b]] = h
+		at[b]++
 	}
-	var dups map[uint64][]uint32
+	var dups []uint64
 	for b := range 256 {
 		group := hashes[count[b]:count[b+1]]
 		size := 16
@@ -195,8 +192,8 @@ func (c *idChecker) check(p *spillFile, depth int) ([]repeat, error) {
 		zero := false // the hash 0, which marks an empty slot, was seen
 		for _, h := range group {
 			if h == 0 {
-				if zero {
-					dups = addDup(dups, h)
+				if zero && !slices.Contains(dups, 0) {
+					dups = append(dups, 0)
 				}
 				zero = true
 				continue
@@ -207,48 +204,20 @@ func (c *idChecker) check(p *spillFile, depth int) ([]repeat, error) {
 					break
 				}
 				if table[i] == h {
-					dups = addDup(dups, h)
+					if !slices.Contains(dups, h) {
+						dups = append(dups, h)
+					}
 					break
 				}
 			}
 		}
 	}
-	if dups == nil {
-		return nil, nil
-	}
-	for off := 0; off+idRecord <= len(data); off += idRecord {
-		h := binary.LittleEndian.Uint64(data[off:])
-		if lines, ok := dups[h]; ok {
-			if l := binary.LittleEndian.Uint32(data[off+8:]); l&^idInvalid <= c.upTo {
-				dups[h] = append(lines, l)
-			}
-		}
-	}
-	var reps []repeat
-	for _, lines := range dups {
-		first := slices.MinFunc(lines, func(a, b uint32) int { return int(a&^idInvalid) - int(b&^idInvalid) }) &^ idInvalid
-		for _, l := range lines {
-			if line := l &^ idInvalid; line != first {
-				reps = append(reps, repeat{line: int(line), first: int(first), invalid: l&idInvalid != 0})
-			}
-		}
-	}
-	return reps, nil
-}
-
-func addDup(m map[uint64][]uint32, h uint64) map[uint64][]uint32 {
-	if m == nil {
-		m = map[uint64][]uint32{}
-	}
-	if _, ok := m[h]; !ok {
-		m[h] = nil
-	}
-	return m
+	return dups, nil
 }
 
 // split partitions a file that is too large by the next byte of the hashes
 // and checks the parts one by one.
-func (c *idChecker) split(p *spillFile, depth int) ([]repeat, error) {
+func (c *idChecker) split(p *spillFile, depth int) ([]uint64, error) {
 	sub := make([]spillFile, 256)
 	defer func() {
 		for i := range sub {
@@ -260,7 +229,7 @@ func (c *idChecker) split(p *spillFile, depth int) ([]repeat, error) {
 	if p.err != nil {
 		return nil, p.err
 	}
-	c.buf = grow(c.buf, 1<<20/idRecord*idRecord)
+	c.buf = grow(c.buf, 1<<20)
 	for off := int64(0); off < p.size; {
 		n, err := p.f.ReadAt(c.buf[:min(int64(len(c.buf)), p.size-off)], off)
 		if n == 0 && err != nil {
@@ -280,15 +249,50 @@ func (c *idChecker) split(p *spillFile, depth int) ([]repeat, error) {
 		off += int64(n)
 	}
 	p.close()
-	var all []repeat
+	var all []uint64
 	for i := range sub {
-		reps, err := c.check(&sub[i], depth+1)
+		dups, err := c.check(&sub[i], depth+1)
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, reps...)
+		all = append(all, dups...)
 	}
 	return all, nil
+}
+
+// suspectRow is a row of the second step whose id has a suspect hash.
+type suspectRow struct {
+	id      string
+	line    int
+	invalid bool // the row has other problems too
+}
+
+// repeat is a row whose id repeats the one of the row at line first.
+type repeat struct {
+	line, first int
+	invalid     bool // the row has other problems too
+}
+
+// exactRepeats returns, in line order, every row among rows up to line upTo
+// whose id is the same as an earlier row's.
+func exactRepeats(rows []suspectRow, upTo int) []repeat {
+	rows = slices.DeleteFunc(rows, func(r suspectRow) bool { return r.line > upTo })
+	slices.SortFunc(rows, func(a, b suspectRow) int {
+		if c := strings.Compare(a.id, b.id); c != 0 {
+			return c
+		}
+		return a.line - b.line
+	})
+	var reps []repeat
+	for i := 1; i < len(rows); i++ {
+		first := i - 1
+		for i < len(rows) && rows[i].id == rows[first].id {
+			reps = append(reps, repeat{line: rows[i].line, first: rows[first].line, invalid: rows[i].invalid})
+			i++
+		}
+	}
+	slices.SortFunc(reps, func(a, b repeat) int { return a.line - b.line })
+	return reps
 }
 
 // applyRepeats adds the problems of the repeated ids to a report made

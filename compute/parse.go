@@ -35,8 +35,6 @@ type rowParser struct {
 	lastCPR   [10]byte
 	lastCPROK bool
 
-	dates *dateCache
-
 	line0 []byte           // the line split last
 	pos   [numCols + 1]int // where its fields start (after pos[i]) and end (before pos[i+1])
 }
@@ -300,69 +298,54 @@ func parseGroup(b []byte) Group {
 
 func isDigit(c byte) bool { return c-'0' < 10 }
 
-// idChars marks the bytes an id may hold: A–Z, a–z, 0–9, _ and -.
-var idChars = func() (t [256]bool) {
+// idChars is 1 for the bytes an id may hold (A–Z, a–z, 0–9, _ and -), else 0.
+var idChars = func() (t [256]byte) {
 	for c := 0; c < 256; c++ {
-		t[c] = c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' {
+			t[c] = 1
+		}
 	}
 	return t
 }()
 
-// hashID checks an id (1–40 of A–Z, a–z, 0–9, _ and -) and returns its
-// hash: FNV-1a with a final mix, deterministic, so that the same extract
-// always gives the same verdict. Two different ids share a hash with a
-// probability of about n²/2⁶⁵ (1.7·10⁻⁵ for 25 million rows), in which case
-// the second is reported as a repeat; see docs/formats.md.
+// hashID checks an id (1–40 of A–Z, a–z, 0–9, _ and -) and returns a
+// 64-bit hash of it: its bytes eight at a time through a multiply-xorshift
+// mix, deterministic, so that the same extract always gives the same
+// result. The hash only narrows the search for repeated ids: the ids
+// themselves are compared in the end (ids.go).
 func hashID(b []byte) (uint64, bool) {
-	if len(b) < 1 || len(b) > 40 {
+	n := len(b)
+	if n < 1 || n > 40 {
 		return 0, false
 	}
-	h := uint64(14695981039346656037)
+	ok := byte(1)
 	for _, c := range b {
-		if !idChars[c] {
-			return 0, false
-		}
-		h ^= uint64(c)
-		h *= 1099511628211
+		ok &= idChars[c]
 	}
-	h ^= h >> 33
+	if ok == 0 {
+		return 0, false
+	}
+	const m = 0x9e3779b97f4a7c15
+	h := uint64(n) * m
+	for ; len(b) >= 8; b = b[8:] {
+		h = (h ^ binary.LittleEndian.Uint64(b)) * m
+		h ^= h >> 29
+	}
+	var tail uint64
+	for i, c := range b {
+		tail |= uint64(c) << (8 * i)
+	}
+	h = (h ^ tail) * m
+	h ^= h >> 32
 	h *= 0xff51afd7ed558ccd
 	h ^= h >> 33
 	return h, true
 }
 
-// dateCache remembers the dates parsed last: an extract holds a few
-// thousand different dates, each many times.
-type dateCache [dateCacheSize]struct {
-	k0   uint64 // the first 8 bytes of the text; 0: an empty slot
-	k1   uint16 // the last 2
-	date Date
-}
+// date is ParseDate.
+func (p *rowParser) date(b []byte) (Date, bool) { return ParseDate(b) }
 
-const dateCacheSize = 1 << 12
-
-// date is ParseDate, through the cache.
-func (p *rowParser) date(b []byte) (Date, bool) {
-	if len(b) != 10 || b[4] != '-' {
-		return 0, false // (and an empty slot, all zero, never matches)
-	}
-	if p.dates == nil {
-		p.dates = new(dateCache)
-	}
-	k0, k1 := binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint16(b[8:])
-	e := &p.dates[((k0^uint64(k1)<<7)*0x9e3779b97f4a7c15)>>(64-12)]
-	if e.k0 == k0 && e.k1 == k1 {
-		return e.date, true
-	}
-	d, ok := ParseDate(b)
-	if ok {
-		e.k0, e.k1, e.date = k0, k1, d
-	}
-	return d, ok
-}
-
-// timestamp parses YYYY-MM-DDTHH:MM:SS and returns its date (through the
-// cache).
+// timestamp parses YYYY-MM-DDTHH:MM:SS and returns its date.
 func (p *rowParser) timestamp(b []byte) (Date, bool) {
 	if len(b) != 19 || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
 		return 0, false

@@ -7,6 +7,7 @@ import (
 	"io"
 	"runtime"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -33,12 +34,12 @@ import (
 // by cpr and computed, again by several workers and written in order (see
 // spill.go).
 //
-// Both modes collect the hash of every id in an idStore (ids.go) and look for
-// repeats at the end.
+// Both modes collect the hash of every id in an idStore and look for
+// repeats at the end (ids.go).
 
 // chunkSize is the size of the chunks the reader cuts the extract into
 // (tests make it smaller, for more chunk edges).
-var chunkSize = 1 << 20
+var chunkSize = 1 << 16
 
 type chunk struct {
 	seq   int
@@ -73,7 +74,9 @@ type pipeline struct {
 	e       *emitter
 	workers int
 	sorted  bool
-	ids     *idStore // nil when job.Repeats says which ids repeat
+	ids     *idStore // the first step of finding repeated ids (ids.go), or nil
+	mu       sync.Mutex
+	suspects []suspectRow // the second step's rows
 	sc      Scratch
 
 	quit chan struct{}
@@ -97,7 +100,7 @@ func runPipeline(rd *Reader, e *emitter) (*Outcome, error) {
 	if pl.sc == nil {
 		pl.sc = memScratch{}
 	}
-	if job.Repeats == nil {
+	if job.Repeats == nil && job.SuspectIDs == nil {
 		pl.ids = newIDStore(pl.sc)
 		defer pl.ids.close()
 	}
@@ -111,20 +114,28 @@ func runPipeline(rd *Reader, e *emitter) (*Outcome, error) {
 
 	err := pl.run()
 	var reps []repeat
-	if pl.ids != nil && (err == nil || errors.As(err, new(*RejectedError))) {
-		// Ids are looked at only up to where the Reader would have stopped.
-		upTo := maxLines
-		if f := rd.report.Fatal; f != nil {
-			upTo = f.Line - 1 // the line of the problem was not read as a row,
-			if pl.noTrailer {
-				upTo = f.Line // unless the problem is the end of the file
+	if err == nil || errors.As(err, new(*RejectedError)) {
+		switch {
+		case pl.ids != nil:
+			sus, ierr := pl.ids.suspects(pl.workers)
+			if ierr != nil {
+				return &Outcome{Report: rd.Report()}, ierr
 			}
+			if len(sus) > 0 {
+				return &Outcome{Report: rd.Report()}, &RepeatsError{Suspects: sus}
+			}
+		case job.SuspectIDs != nil:
+			// Ids are looked at only up to where the Reader would have stopped.
+			upTo := maxLines
+			if f := rd.report.Fatal; f != nil {
+				upTo = f.Line - 1 // the line of the problem was not read as a row,
+				if pl.noTrailer {
+					upTo = f.Line // unless the problem is the end of the file
+				}
+			}
+			reps = exactRepeats(pl.suspects, upTo)
+			applyRepeats(&rd.report, reps)
 		}
-		var ierr error
-		if reps, ierr = pl.ids.repeats(pl.workers, upTo); ierr != nil {
-			return &Outcome{Report: rd.Report()}, ierr
-		}
-		applyRepeats(&rd.report, reps)
 	}
 	if err == nil {
 		rd.report.Rows = rd.rows
@@ -284,10 +295,11 @@ func skipLine(src io.Reader, buf []byte) ([]byte, error) {
 }
 
 type worker struct {
-	pl    *pipeline
-	p     rowParser
-	ids   idBatch
-	lines lineScanner
+	pl       *pipeline
+	p        rowParser
+	ids      idBatch
+	suspects []suspectRow
+	lines    lineScanner
 }
 
 func (pl *pipeline) newWorker() *worker {
@@ -376,12 +388,12 @@ func (wk *worker) process(c *chunk) {
 			r = &c.valid[:len(c.valid)+1][len(c.valid)]
 		}
 		ok := p.parseSplit(line, semis, lineNo, r)
-		if pl.ids != nil && p.hasID {
-			l := uint32(lineNo)
-			if !ok {
-				l |= idInvalid
+		if p.hasID {
+			if pl.ids != nil {
+				wk.ids.add(p.idHash)
+			} else if sus := pl.job.SuspectIDs; sus != nil && sus[p.idHash] {
+				wk.suspects = append(wk.suspects, suspectRow{id: string(p.get(colID)), line: lineNo, invalid: !ok})
 			}
-			wk.ids.add(p.idHash, l)
 		}
 		if !ok {
 			continue
@@ -402,6 +414,12 @@ func (wk *worker) process(c *chunk) {
 	}
 	if pl.ids != nil {
 		pl.ids.add(&wk.ids)
+	}
+	if len(wk.suspects) > 0 {
+		pl.mu.Lock()
+		pl.suspects = append(pl.suspects, wk.suspects...)
+		pl.mu.Unlock()
+		wk.suspects = wk.suspects[:0]
 	}
 	if !pl.sorted || c.fatal != nil || c.unsorted {
 		return

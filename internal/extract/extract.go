@@ -98,7 +98,7 @@ type Result struct {
 // Options are the file-system side of computing an extract.
 type Options struct {
 	// TempDir is where the scratch files of compute go (compute.Scratch):
-	// about 12 bytes a row to find repeated ids and, for an extract not
+	// 8 bytes a row to find repeated ids and, for an extract not
 	// sorted by cpr, about 40 bytes a row more. "" means os.TempDir().
 	TempDir string
 	// NoSHA256 skips hashing the raw file, for callers that do not report
@@ -145,7 +145,7 @@ func ComputeWith(path string, job compute.Job, out compute.Output, reset func(),
 			reset()
 			continue
 		case errors.As(err, &rep) && job.Repeats == nil:
-			job.Repeats = rep.Repeats
+			job = rep.Next(job)
 			reset()
 			continue
 		}
