@@ -155,7 +155,7 @@ func (p *rowParser) parseSplit(line []byte, semis, lineNo int, row *Row) (ok boo
 	switch {
 	case len(cpr) != 10:
 		p.bad("cpr", "must be 10 digits")
-	case p.lastCPROK && string(cpr) == string(p.lastCPR[:]):
+	case p.lastCPROK && cprCompare((*[10]byte)(cpr), &p.lastCPR) == 0:
 		row.CPR = p.lastCPR
 	case !allDigits(cpr):
 		p.bad("cpr", "must be 10 digits")
@@ -297,6 +297,25 @@ func parseGroup(b []byte) Group {
 }
 
 func isDigit(c byte) bool { return c-'0' < 10 }
+
+// cprCompare orders two cpr numbers as their bytes (as strings compare),
+// with two loads each.
+func cprCompare(a, b *[10]byte) int {
+	if x, y := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8]); x != y {
+		if x < y {
+			return -1
+		}
+		return 1
+	}
+	x, y := binary.BigEndian.Uint16(a[8:]), binary.BigEndian.Uint16(b[8:])
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}
 
 // idChars is 1 for the bytes an id may hold (A–Z, a–z, 0–9, _ and -), else 0.
 var idChars = func() (t [256]byte) {

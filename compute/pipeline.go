@@ -69,15 +69,15 @@ type chunk struct {
 }
 
 type pipeline struct {
-	rd      *Reader
-	job     Job
-	e       *emitter
-	workers int
-	sorted  bool
-	ids     *idStore // the first step of finding repeated ids (ids.go), or nil
+	rd       *Reader
+	job      Job
+	e        *emitter
+	workers  int
+	sorted   bool
+	ids      *idStore // the first step of finding repeated ids (ids.go), or nil
 	mu       sync.Mutex
 	suspects []suspectRow // the second step's rows
-	sc      Scratch
+	sc       Scratch
 
 	quit chan struct{}
 	free chan *chunk
@@ -215,7 +215,9 @@ func (pl *pipeline) read(work, ordered chan<- *chunk) {
 	size := max(chunkSize, 2*(maxLine+3))
 	var carry []byte
 	line, seq := pl.rd.line, 0
-	src := pl.rd.br
+	// What the Reader has buffered (after the header), then straight from
+	// its source into the chunks, without a copy through the buffer.
+	src := io.MultiReader(io.LimitReader(pl.rd.br, int64(pl.rd.br.Buffered())), pl.rd.src)
 	for eof := false; !eof; {
 		var c *chunk
 		select {
@@ -403,8 +405,8 @@ func (wk *worker) process(c *chunk) {
 			c.parts[k] = encodeRow(c.parts[k], r)
 			continue
 		}
-		if n := len(c.valid); n == 0 || r.CPR != c.valid[n-1].CPR {
-			if n > 0 && string(r.CPR[:]) < string(c.valid[n-1].CPR[:]) {
+		if n := len(c.valid); n == 0 || cprCompare(&r.CPR, &c.valid[n-1].CPR) != 0 {
+			if n > 0 && cprCompare(&r.CPR, &c.valid[n-1].CPR) < 0 {
 				c.unsorted = true
 				break
 			}

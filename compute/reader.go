@@ -51,6 +51,7 @@ type ReaderOptions struct {
 type Reader struct {
 	opt    ReaderOptions
 	br     *bufio.Reader
+	src    io.Reader // what br reads
 	p      rowParser
 	line   int
 	rows   int // data rows seen (valid or not)
@@ -69,6 +70,7 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 	rd := &Reader{
 		opt: opt,
 		br:  bufio.NewReaderSize(r, max(64<<10, opt.MaxLineBytes+2)),
+		src: r,
 	}
 	rd.p.rep, rd.p.asOf = &rd.report, opt.AsOf
 	rd.p.dup = rd.checkID

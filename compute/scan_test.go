@@ -3,6 +3,7 @@ package compute
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -153,5 +154,24 @@ func BenchmarkMasks(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
 		m.build(data)
+	}
+}
+
+// TestCPRCompare: cprCompare orders as the strings do.
+func TestCPRCompare(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 100000 {
+		var a, b [10]byte
+		for i := range a {
+			a[i] = '0' + byte(r.IntN(3))
+			b[i] = '0' + byte(r.IntN(3))
+		}
+		if r.IntN(4) == 0 {
+			b = a
+		}
+		want := strings.Compare(string(a[:]), string(b[:]))
+		if got := cprCompare(&a, &b); got != want {
+			t.Fatalf("cprCompare(%s, %s) = %d, want %d", a[:], b[:], got, want)
+		}
 	}
 }
