@@ -11,7 +11,7 @@ DESTDIR   ?=
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
 SYSCONFDIR ?= /etc
 
-.PHONY: build run test unit lint fuzz bench clean install
+.PHONY: build run test unit long lint fuzz bench clean install
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/leverance
@@ -22,10 +22,15 @@ run: build
 	./scripts/demo.sh
 
 # What CI runs (.ci/run): lint, the race-enabled test suite, a short fuzz run.
-test: lint unit fuzz
+test: lint unit long fuzz
 
 unit:
 	$(GO) test -race -count=1 ./...
+
+# The fast path against the single-goroutine reference on 100,000 citizens
+# (SPEC §11; under -race the unit run uses 2,000).
+long:
+	LEVERANCE_LONG=1 $(GO) test -count=1 -run '^TestPipelineMatchesReference$$' ./compute
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -82,6 +82,37 @@ func TestScanLine(t *testing.T) {
 	}
 }
 
+// FuzzLineScanner checks the chunk scanner (bitmaps and line walk) and
+// scanLine against scanLineRef on any bytes.
+func FuzzLineScanner(f *testing.F) {
+	f.Add([]byte("id;cpr;type\n1;2;3\n"))
+	f.Add([]byte(";;;\n\n\xc3\xa6;x"))
+	f.Add(randomLines(rand.New(rand.NewPCG(7, 8)), 300))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var ls lineScanner
+		ls.reset(data)
+		var got, want [numCols + 1]int
+		for off := 0; ; {
+			line, semis, ascii, ok := ls.next(&got)
+			if !ok {
+				if off < len(data) {
+					t.Fatalf("lineScanner ends at %d of %d", off, len(data))
+				}
+				return
+			}
+			end, s, a := scanLineRef(data[off:], &want)
+			if string(line) != string(data[off:off+end]) || semis != s || ascii != a || got != want {
+				t.Fatalf("at %d: %q %d %v %v, want %q %d %v %v", off, line, semis, got, ascii, data[off:off+end], s, want, a)
+			}
+			e2, s2, _ := scanLine(data[off:], &got)
+			if e2 != end || s2 != s || got != want {
+				t.Fatalf("scanLine at %d: %d %d %v, want %d %d %v", off, e2, s2, got, end, s, want)
+			}
+			off += end + 1
+		}
+	})
+}
+
 // TestMasks compares the AVX2 masks (where the machine has them) with
 // masksGo.
 func TestMasks(t *testing.T) {
