@@ -39,7 +39,7 @@ import (
 
 // chunkSize is the size of the chunks the reader cuts the extract into
 // (tests make it smaller, for more chunk edges).
-var chunkSize = 1 << 16
+var chunkSize = 1 << 20
 
 type chunk struct {
 	seq   int
