@@ -140,7 +140,8 @@ type idChecker struct {
 	table  []uint64
 }
 
-// check finds the hashes that occur more than once in one partition file;
+// check finds the hashes that occur more than once in one partition file
+// (a hash once for every time it repeats);
 // depth is the number of leading bytes of the hash that its ids share.
 func (c *idChecker) check(p *spillFile, depth int) ([]uint64, error) {
 	if p.f == nil {
@@ -192,7 +193,7 @@ func (c *idChecker) check(p *spillFile, depth int) ([]uint64, error) {
 		zero := false // the hash 0, which marks an empty slot, was seen
 		for _, h := range group {
 			if h == 0 {
-				if zero && !slices.Contains(dups, 0) {
+				if zero {
 					dups = append(dups, 0)
 				}
 				zero = true
@@ -204,9 +205,7 @@ func (c *idChecker) check(p *spillFile, depth int) ([]uint64, error) {
 					break
 				}
 				if table[i] == h {
-					if !slices.Contains(dups, h) {
-						dups = append(dups, h)
-					}
+					dups = append(dups, h) // (once per repeat: suspects makes them a set)
 					break
 				}
 			}

@@ -185,7 +185,7 @@ func (p *rowParser) parseSplit(line []byte, semis, lineNo int, row *Row) (ok boo
 	}
 
 	fraOK := false
-	if d, dok := p.date(p.get(colFra)); dok {
+	if d, dok := ParseDate(p.get(colFra)); dok {
 		row.Fra, fraOK = d, true
 	} else {
 		p.bad("fra", dateProblem(p.get(colFra)))
@@ -193,7 +193,7 @@ func (p *rowParser) parseSplit(line []byte, semis, lineNo int, row *Row) (ok boo
 
 	row.Til = NoDate
 	if til := p.get(colTil); len(til) > 0 {
-		if d, dok := p.date(til); !dok {
+		if d, dok := ParseDate(til); !dok {
 			p.bad("til", dateProblem(til))
 		} else {
 			row.Til = d
@@ -361,15 +361,12 @@ func hashID(b []byte) (uint64, bool) {
 	return h, true
 }
 
-// date is ParseDate.
-func (p *rowParser) date(b []byte) (Date, bool) { return ParseDate(b) }
-
 // timestamp parses YYYY-MM-DDTHH:MM:SS and returns its date.
 func (p *rowParser) timestamp(b []byte) (Date, bool) {
 	if len(b) != 19 || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
 		return 0, false
 	}
-	d, ok := p.date(b[:10])
+	d, ok := ParseDate(b[:10])
 	if !ok {
 		return 0, false
 	}

@@ -44,41 +44,13 @@ func randomLines(r *rand.Rand, n int) []byte {
 // random data of every length up to 300 bytes and on longer lines.
 func TestScanLine(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	var ls lineScanner
-	check := func(data []byte) {
-		t.Helper()
-		var got, want [numCols + 1]int
-		e1, s1, a1 := scanLine(data, &got)
-		e2, s2, a2 := scanLineRef(data, &want)
-		// scanLine may say false for an ASCII line when a byte ≥ 0x80
-		// follows it in the same eight bytes; never true for one that is not.
-		if e1 != e2 || s1 != s2 || got != want || a1 && !a2 {
-			t.Fatalf("%q: scanLine = %d, %d, %v, %v; want %d, %d, %v, %v", data, e1, s1, got, a1, e2, s2, want, a2)
-		}
-		ls.reset(data)
-		for off := 0; ; {
-			line, semis, ascii, ok := ls.next(&got)
-			if !ok {
-				if off < len(data) {
-					t.Fatalf("%q: lineScanner ends at %d", data, off)
-				}
-				break
-			}
-			end, s, a := scanLineRef(data[off:], &want)
-			if string(line) != string(data[off:off+end]) || semis != s || ascii != a || got != want {
-				t.Fatalf("%q at %d: lineScanner = %q, %d, %v, %v; want %q, %d, %v, %v",
-					data, off, line, semis, got, ascii, data[off:off+end], s, want, a)
-			}
-			off += end + 1
-		}
-	}
 	for n := 0; n < 300; n++ {
 		for range 30 {
-			check(randomLines(r, n))
+			checkLineScanner(t, randomLines(r, n))
 		}
 	}
 	for range 200 {
-		check(randomLines(r, 1000+r.IntN(5000)))
+		checkLineScanner(t, randomLines(r, 1000+r.IntN(5000)))
 	}
 }
 
@@ -88,29 +60,37 @@ func FuzzLineScanner(f *testing.F) {
 	f.Add([]byte("id;cpr;type\n1;2;3\n"))
 	f.Add([]byte(";;;\n\n\xc3\xa6;x"))
 	f.Add(randomLines(rand.New(rand.NewPCG(7, 8)), 300))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var ls lineScanner
-		ls.reset(data)
-		var got, want [numCols + 1]int
-		for off := 0; ; {
-			line, semis, ascii, ok := ls.next(&got)
-			if !ok {
-				if off < len(data) {
-					t.Fatalf("lineScanner ends at %d of %d", off, len(data))
-				}
-				return
+	f.Fuzz(checkLineScanner)
+}
+
+// checkLineScanner compares the lineScanner and scanLine on every line of
+// data with scanLineRef.
+func checkLineScanner(t *testing.T, data []byte) {
+	t.Helper()
+	var ls lineScanner
+	ls.reset(data)
+	var got, want [numCols + 1]int
+	for off := 0; ; {
+		line, semis, ascii, ok := ls.next(&got)
+		if !ok {
+			if off < len(data) {
+				t.Fatalf("%q: lineScanner ends at %d of %d", data, off, len(data))
 			}
-			end, s, a := scanLineRef(data[off:], &want)
-			if string(line) != string(data[off:off+end]) || semis != s || ascii != a || got != want {
-				t.Fatalf("at %d: %q %d %v %v, want %q %d %v %v", off, line, semis, got, ascii, data[off:off+end], s, want, a)
-			}
-			e2, s2, _ := scanLine(data[off:], &got)
-			if e2 != end || s2 != s || got != want {
-				t.Fatalf("scanLine at %d: %d %d %v, want %d %d %v", off, e2, s2, got, end, s, want)
-			}
-			off += end + 1
+			return
 		}
-	})
+		end, s, a := scanLineRef(data[off:], &want)
+		if string(line) != string(data[off:off+end]) || semis != s || ascii != a || got != want {
+			t.Fatalf("%q at %d: lineScanner = %q, %d, %v, %v; want %q, %d, %v, %v",
+				data, off, line, semis, got, ascii, data[off:off+end], s, want, a)
+		}
+		// scanLine may say false for an ASCII line when a byte ≥ 0x80
+		// follows it in the same eight bytes; never true for one that is not.
+		e2, s2, a2 := scanLine(data[off:], &got)
+		if e2 != end || s2 != s || got != want || a2 && !a {
+			t.Fatalf("%q: scanLine at %d = %d, %d, %v, %v; want %d, %d, %v, %v", data, off, e2, s2, got, a2, end, s, want, a)
+		}
+		off += end + 1
+	}
 }
 
 // TestMasks compares the AVX2 masks (where the machine has them) with
