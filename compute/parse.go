@@ -363,15 +363,22 @@ func hashID(b []byte) (uint64, bool) {
 
 // timestamp parses YYYY-MM-DDTHH:MM:SS and returns its date.
 func (p *rowParser) timestamp(b []byte) (Date, bool) {
-	if len(b) != 19 || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
+	if len(b) != 19 || b[10] != 'T' {
 		return 0, false
 	}
 	d, ok := ParseDate(b[:10])
-	if !ok {
-		return 0, false
-	}
-	h0, h1, m0, m1, s0, s1 := b[11]-'0', b[12]-'0', b[14]-'0', b[15]-'0', b[17]-'0', b[18]-'0'
-	if h0 > 9 || h1 > 9 || m0 > 9 || m1 > 9 || s0 > 9 || s1 > 9 || h0*10+h1 > 23 || m0 > 5 || s0 > 5 {
+	// "HH:MM:SS" as ParseDate reads "YYYY-MM-": the six digits xor '0' at
+	// most 9, the colons xor '0' 0x0a.
+	const (
+		digits = 0xffff00ffff00ffff
+		colons = 0x00000a00000a0000
+		high   = 0xf0f0f0f0f0f0f0f0
+		six    = 0x0606060606060606
+	)
+	w := binary.LittleEndian.Uint64(b[11:]) ^ 0x3030303030303030
+	t := w & digits
+	if !ok || w&^digits != colons || (t|(t+six&digits))&high != 0 ||
+		(w&0xff)*10+(w>>8&0xff) > 23 || w>>24&0xff > 5 || w>>48&0xff > 5 {
 		return 0, false
 	}
 	return d, true

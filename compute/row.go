@@ -32,30 +32,25 @@ func (t Type) String() string {
 }
 
 func parseType(b []byte) Type {
-	var t Type
-	switch len(b) {
-	case 5:
-		t = TypeLedig
-	case 7:
-		t = TypeSamtale
-	case 10:
-		t = TypeAktivering
-		if len(b) > 0 && b[0] == 'F' {
-			t = TypeFritagelse
-		}
-	case 11:
-		t = TypeIndkaldelse
-	case 13:
-		t = TypeKontaktgruppe
-	case 15:
-		t = TypeDagpengeperiode
-	default:
-		return 0
+	// A switch on constant strings: the compiler compares lengths and words
+	// inline, without a call per row.
+	switch string(b) {
+	case "KONTAKTGRUPPE":
+		return TypeKontaktgruppe
+	case "DAGPENGEPERIODE":
+		return TypeDagpengeperiode
+	case "LEDIG":
+		return TypeLedig
+	case "SAMTALE":
+		return TypeSamtale
+	case "INDKALDELSE":
+		return TypeIndkaldelse
+	case "AKTIVERING":
+		return TypeAktivering
+	case "FRITAGELSE":
+		return TypeFritagelse
 	}
-	if string(b) != typeNames[t] {
-		return 0
-	}
-	return t
+	return 0
 }
 
 // Group is a kontaktgruppe (target group), the code of a KONTAKTGRUPPE row.
