@@ -3,7 +3,6 @@ package transfer_test
 import (
 	"bytes"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,28 +23,6 @@ func benchSize() int64 {
 		return 1 << 30
 	}
 	return 64 << 20
-}
-
-// writeRandom writes n pseudo-random bytes (incompressible) to path.
-func writeRandom(tb testing.TB, path string, n int64) {
-	tb.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	r := rand.NewChaCha8([32]byte{1})
-	buf := make([]byte, 1<<20)
-	for n > 0 {
-		k := min(n, int64(len(buf)))
-		r.Read(buf[:k])
-		if _, err := f.Write(buf[:k]); err != nil {
-			tb.Fatal(err)
-		}
-		n -= k
-	}
-	if err := f.Close(); err != nil {
-		tb.Fatal(err)
-	}
 }
 
 // opensshBatch runs OpenSSH's sftp -b with cipher against e's sshd.
@@ -79,7 +56,7 @@ func BenchmarkPush(b *testing.B) {
 	size := benchSize()
 	e := newPushEnv(b, sshdtest.Options{})
 	src := filepath.Join(sshdtest.Dir(b), "src.bin")
-	writeRandom(b, src, size)
+	sshdtest.WriteRandom(b, src, size)
 	for _, cipher := range []string{"aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com"} {
 		short := strings.SplitN(cipher, "@", 2)[0]
 		b.Run(short+"/openssh", func(b *testing.B) {
@@ -144,7 +121,7 @@ func BenchmarkPushSmall(b *testing.B) {
 	var names []string
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("s%04d.csv", i)
-		writeRandom(b, filepath.Join(srcDir, name), size)
+		sshdtest.WriteRandom(b, filepath.Join(srcDir, name), size)
 		names = append(names, name)
 	}
 	b.Run("openssh", func(b *testing.B) {

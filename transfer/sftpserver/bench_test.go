@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -33,9 +32,9 @@ func BenchmarkServe(b *testing.B) {
 	keyFile := filepath.Join(sshdtest.Dir(b), "id")
 	signer := sshdtest.Ed25519Key(b, keyFile)
 	os.Chmod(filepath.Dir(keyFile), 0o755)
-	writeRandom(b, filepath.Join(dir, "one.bin"), total)
+	sshdtest.WriteRandom(b, filepath.Join(dir, "one.bin"), total)
 	for i := 0; i < 8; i++ {
-		writeRandom(b, filepath.Join(dir, fmt.Sprintf("part%d.bin", i)), total/8)
+		sshdtest.WriteRandom(b, filepath.Join(dir, fmt.Sprintf("part%d.bin", i)), total/8)
 	}
 
 	// The built-in server.
@@ -101,26 +100,4 @@ func get(b *testing.B, key, user, port, kh, file string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Errorf("sftp get: %v\n%s", err, out)
 	}
-}
-
-func writeRandom(tb testing.TB, path string, n int64) {
-	tb.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	r := rand.NewChaCha8([32]byte{2})
-	buf := make([]byte, 1<<20)
-	for n > 0 {
-		k := min(n, int64(len(buf)))
-		r.Read(buf[:k])
-		if _, err := f.Write(buf[:k]); err != nil {
-			tb.Fatal(err)
-		}
-		n -= k
-	}
-	if err := f.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	os.Chmod(path, 0o644)
 }
