@@ -491,6 +491,29 @@ func cleanEnv() []string {
 
 // startDaemon starts `leverance run -c cfgPath`; the test's cleanup kills it
 // if it is still running.
+// restartAndCheck starts the daemon again after p was stopped, waits until
+// every vendor's outbox holds exactly the reference files, stops it and
+// checks that neither run logged an error.
+func restartAndCheck(t *testing.T, cfg, stateDir string, ref outputs, p *proc) {
+	t.Helper()
+	q := startDaemon(t, cfg, false)
+	q.waitLog(0, 10*time.Second, `msg="daemon ready"`) // a SIGTERM before it would kill the process
+	waitUntil(t, 30*time.Second, "the files after the restart", func() bool {
+		for v, files := range ref {
+			if len(outboxProblems(filepath.Join(stateDir, "outbox", v), files, true)) > 0 {
+				return false
+			}
+		}
+		return true
+	})
+	if code, _ := q.signal(syscall.SIGTERM, 10*time.Second); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+	if bad := badLines(append(p.log(), q.log()...)); len(bad) > 0 {
+		t.Errorf("the daemon logged errors:\n%s", strings.Join(bad, "\n"))
+	}
+}
+
 func startDaemon(t *testing.T, cfgPath string, quiet bool, env ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(binary(t), "run", "-c", cfgPath)
@@ -1651,22 +1674,7 @@ func TestE2EStop(t *testing.T) {
 		if code != 0 || took > 5*time.Second {
 			t.Errorf("exit status %d after %v, want 0 at once", code, took)
 		}
-		q := startDaemon(t, cfg, false)
-		q.waitLog(0, 10*time.Second, `msg="daemon ready"`) // a SIGTERM before it would kill the process
-		waitUntil(t, 30*time.Second, "the files after the restart", func() bool {
-			for v, files := range ref {
-				if len(outboxProblems(filepath.Join(stateDir, "outbox", v), files, true)) > 0 {
-					return false
-				}
-			}
-			return true
-		})
-		if code, _ := q.signal(syscall.SIGTERM, 10*time.Second); code != 0 {
-			t.Errorf("exit status %d", code)
-		}
-		if bad := badLines(append(p.log(), q.log()...)); len(bad) > 0 {
-			t.Errorf("the daemon logged errors:\n%s", strings.Join(bad, "\n"))
-		}
+		restartAndCheck(t, cfg, stateDir, ref, p)
 	})
 	t.Run("queue", func(t *testing.T) {
 		// SIGTERM with extracts queued behind the one being computed: the
@@ -1742,21 +1750,6 @@ func TestE2EStop(t *testing.T) {
 		if inInbox != nil && inArchive != nil {
 			t.Fatalf("the extract is lost: inbox %v, archive %v", inInbox, inArchive)
 		}
-		q := startDaemon(t, cfg, false)
-		q.waitLog(0, 10*time.Second, `msg="daemon ready"`) // a SIGTERM before it would kill the process
-		waitUntil(t, 30*time.Second, "the files after the restart", func() bool {
-			for v, files := range ref {
-				if len(outboxProblems(filepath.Join(stateDir, "outbox", v), files, true)) > 0 {
-					return false
-				}
-			}
-			return true
-		})
-		if code, _ := q.signal(syscall.SIGTERM, 10*time.Second); code != 0 {
-			t.Errorf("exit status %d", code)
-		}
-		if bad := badLines(append(p.log(), q.log()...)); len(bad) > 0 {
-			t.Errorf("the daemon logged errors:\n%s", strings.Join(bad, "\n"))
-		}
+		restartAndCheck(t, cfg, stateDir, ref, p)
 	})
 }
