@@ -93,6 +93,25 @@ func TestSFTPConformanceSftpServer(t *testing.T) {
 	})
 }
 
+// deliverOnly stages and commits data as a.csv and checks that dir then
+// holds that file alone, with that content.
+func deliverOnly(t *testing.T, ob transfer.Outbox, dir string, data []byte) {
+	t.Helper()
+	tmp, err := ob.Stage(bg, "a.csv", bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ob.Commit(bg, tmp, "a.csv"); err != nil {
+		t.Fatal(err)
+	}
+	if got := listDir(t, dir); len(got) != 1 || got[0] != "a.csv" {
+		t.Fatalf("directory holds %q, want only a.csv", got)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "a.csv")); !bytes.Equal(b, data) {
+		t.Fatal("content differs")
+	}
+}
+
 func listDir(t *testing.T, dir string) []string {
 	t.Helper()
 	return outboxtest.DirInspector(dir).List(t)
@@ -298,19 +317,7 @@ func TestSFTPServerRestartMidTransfer(t *testing.T) {
 		}
 	}
 	e.sshd.Restart()
-	tmp, err := ob.Stage(bg, "a.csv", bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ob.Commit(bg, tmp, "a.csv"); err != nil {
-		t.Fatal(err)
-	}
-	if got := listDir(t, dir); len(got) != 1 || got[0] != "a.csv" {
-		t.Fatalf("directory holds %q, want only a.csv", got)
-	}
-	if b, _ := os.ReadFile(filepath.Join(dir, "a.csv")); !bytes.Equal(b, data) {
-		t.Fatal("content differs")
-	}
+	deliverOnly(t, ob, dir, data)
 }
 
 // A connection reset mid-file, then one stalled mid-file: both fail as
@@ -343,19 +350,7 @@ func TestSFTPNetworkFaults(t *testing.T) {
 				}
 			}
 			proxy.Set(sshdtest.Pass, 0)
-			tmp, err := ob.Stage(bg, "a.csv", bytes.NewReader(data))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := ob.Commit(bg, tmp, "a.csv"); err != nil {
-				t.Fatal(err)
-			}
-			if got := listDir(t, dir); len(got) != 1 || got[0] != "a.csv" {
-				t.Fatalf("directory holds %q, want only a.csv", got)
-			}
-			if b, _ := os.ReadFile(filepath.Join(dir, "a.csv")); !bytes.Equal(b, data) {
-				t.Fatal("content differs")
-			}
+			deliverOnly(t, ob, dir, data)
 		})
 	}
 }
