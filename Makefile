@@ -42,10 +42,7 @@ lint:
 
 # Short runs of every fuzzer (longer: make fuzz FUZZTIME=10m).
 fuzz:
-	@for f in $$($(GO) test -list '^Fuzz' ./compute/ | grep ^Fuzz); do \
-		echo "fuzz compute $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) ./compute/ || exit 1; done
-	@for f in $$($(GO) test -list '^Fuzz' ./config/ | grep ^Fuzz); do \
-		echo "fuzz config $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) ./config/ || exit 1; done
+	GO="$(GO)" FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh ./compute/ ./config/
 
 # The go benchmarks, the national-scale compute benchmark of SPEC §11 and the
 # SFTP benchmarks against OpenSSH (scripts/bench-sftp.sh, about 6 minutes)

@@ -363,14 +363,17 @@ func TestSFTPKeepAlive(t *testing.T) {
 	sshdtest.WriteKnownHosts(t, e.cfg.KnownHostsFile, proxy.Addr, e.sshd.HostKeys...)
 	ob, _ := e.outbox(t, func(c *transfer.SFTPConfig) {
 		c.Address = proxy.Addr
-		c.Timeout = 500 * time.Millisecond
+		// Long enough for a new connection on a loaded machine (500 ms
+		// was not: the reconnect itself timed out now and then).
+		c.Timeout = 2 * time.Second
 		c.KeepAlive = 200 * time.Millisecond
 	})
 	if _, err := ob.Exists(bg, "x"); err != nil {
 		t.Fatal(err)
 	}
 	proxy.StallAll()
-	time.Sleep(1500 * time.Millisecond)
+	// The keepalive finds the connection dead after KeepAlive + Timeout.
+	time.Sleep(3 * time.Second)
 	if _, err := ob.Exists(bg, "x"); err != nil {
 		t.Fatalf("after the keepalive found the connection dead: %v", err)
 	}
