@@ -1,12 +1,27 @@
 package compute
 
+import "sync/atomic"
+
 // Calendar knows the Danish public holidays of SPEC §2.1 and the configured
 // additions and removals. A working day is Monday–Friday that is not a
 // holiday. The zero value is the plain Danish calendar.
 type Calendar struct {
 	extra   map[Date]bool // added holidays
 	removed map[Date]bool // dates that are not holidays after all
+
+	// work caches IsWorkingDay as bits, in blocks of workBlock days from
+	// workFrom, each filled the first time it is asked for (evaluation asks
+	// several times per citizen, and the rules behind it take a division
+	// and an Easter computation).
+	work [workBlocks]atomic.Pointer[[workBlock / 64]uint64]
 }
+
+const (
+	workBlock  = 4096 // days: about 11 years
+	workBlocks = 32   // from workFrom: to about 2258
+)
+
+var workFrom = MkDate(1900, 1, 1)
 
 // NewCalendar returns a calendar with extra dates added to the Danish
 // holidays and notHolidays removed from them.
@@ -73,7 +88,35 @@ func (c *Calendar) IsHoliday(d Date) bool {
 
 // IsWorkingDay reports whether d is Monday–Friday and not a holiday.
 func (c *Calendar) IsWorkingDay(d Date) bool {
+	if c != nil {
+		if i := int(d - workFrom); i >= 0 && i < workBlocks*workBlock {
+			bits := c.work[i/workBlock].Load()
+			if bits == nil {
+				bits = c.fillWork(i / workBlock)
+			}
+			j := i % workBlock
+			return bits[j/64]>>(j%64)&1 != 0
+		}
+	}
+	return c.isWorkingDay(d)
+}
+
+func (c *Calendar) isWorkingDay(d Date) bool {
 	return d.Weekday() < 5 && !c.IsHoliday(d)
+}
+
+// fillWork computes block k of the working-day bits. Two goroutines may do
+// it at once; both get the same bits.
+func (c *Calendar) fillWork(k int) *[workBlock / 64]uint64 {
+	var bits [workBlock / 64]uint64
+	from := workFrom + Date(k*workBlock)
+	for j := range workBlock {
+		if c.isWorkingDay(from + Date(j)) {
+			bits[j/64] |= 1 << (j % 64)
+		}
+	}
+	c.work[k].Store(&bits)
+	return &bits
 }
 
 // NextWorkingDay returns d if it is a working day, else the first working day

@@ -301,3 +301,24 @@ func TestNextPrevWorkingDay(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkingDayBits: the cached bits say what the rules say, for every day
+// of the cached range and beyond its ends, with configured changes, for the
+// zero Calendar and for nil.
+func TestWorkingDayBits(t *testing.T) {
+	cals := map[string]*Calendar{
+		"configured": NewCalendar([]Date{MkDate(2016, 6, 6), MkDate(1900, 1, 2)}, []Date{MkDate(2016, 12, 26), MkDate(2100, 1, 1)}),
+		"zero":       {},
+		"nil":        nil,
+	}
+	for name, c := range cals {
+		for d := workFrom - 10; d < workFrom+workBlocks*workBlock+10; d++ {
+			if got, want := c.IsWorkingDay(d), c.isWorkingDay(d); got != want {
+				t.Fatalf("%s: IsWorkingDay(%v) = %v, the rules say %v", name, d, got, want)
+			}
+		}
+	}
+	if c := cals["configured"]; c.IsWorkingDay(MkDate(2016, 6, 6)) || !c.IsWorkingDay(MkDate(2016, 12, 26)) {
+		t.Error("the configured changes are not in the bits")
+	}
+}

@@ -50,21 +50,45 @@ type idStore struct {
 
 func newIDStore(sc Scratch) *idStore { return &idStore{sc: sc} }
 
-// idBatch is the id hashes of one part of the extract, by partition.
-type idBatch [256][]byte
+// idBatch is the id hashes of one part of the extract (a chunk).
+type idBatch struct {
+	hashes []uint64
+	buf    []byte   // the hashes by partition, 8 bytes each
+	start  [257]int // where each partition starts in buf, in hashes
+}
 
-func (b *idBatch) add(h uint64) {
-	p := &b[h>>56]
-	*p = binary.LittleEndian.AppendUint64(*p, h)
+func (b *idBatch) add(h uint64) { b.hashes = append(b.hashes, h) }
+
+// byPartition puts the hashes into buf by partition (the top byte): a
+// counting sort, cheaper than appending each hash to one of 256 buffers.
+func (b *idBatch) byPartition() {
+	var count [257]int
+	for _, h := range b.hashes {
+		count[h>>56+1]++
+	}
+	for i := 1; i <= 256; i++ {
+		count[i] += count[i-1]
+	}
+	b.start = count
+	b.buf = grow(b.buf, idRecord*len(b.hashes))
+	at := count
+	for _, h := range b.hashes {
+		k := h >> 56
+		binary.LittleEndian.PutUint64(b.buf[idRecord*at[k]:], h)
+		at[k]++
+	}
+	b.hashes = b.hashes[:0]
 }
 
 // add records a batch of ids and empties it; it may be called from several
 // goroutines.
 func (s *idStore) add(b *idBatch) {
+	b.byPartition()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i := range b {
-		if len(b[i]) == 0 {
+	for i := range s.parts {
+		from, to := b.start[i], b.start[i+1]
+		if from == to {
 			continue
 		}
 		p := &s.parts[i]
@@ -72,12 +96,11 @@ func (s *idStore) add(b *idBatch) {
 			p.f, s.err = s.sc.Create()
 		}
 		if s.err == nil {
-			p.write(b[i])
+			p.write(b.buf[idRecord*from : idRecord*to])
 			if p.err != nil {
 				s.err = p.err
 			}
 		}
-		b[i] = b[i][:0]
 	}
 }
 
