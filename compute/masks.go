@@ -12,19 +12,26 @@ import (
 // bytes at a time by masksGo. The lineScanner then walks the lines through
 // the bitmaps, a word (64 bytes) at a time.
 type masks struct {
-	semi, nl, high []uint64 // ';', '\n', bytes ≥ 0x80
+	// ';', '\n', bytes ≥ 0x80; each has two words of zeros after the
+	// data's words, so that a window of 128 bytes can always be read.
+	semi, nl, high []uint64
+	n              int // the data's words
 }
 
 // build fills m for data.
 func (m *masks) build(data []byte) {
 	n := (len(data) + 63) / 64
-	m.semi, m.nl, m.high = growWords(m.semi, n), growWords(m.nl, n), growWords(m.high, n)
+	m.n = n
+	m.semi, m.nl, m.high = growWords(m.semi, n+2), growWords(m.nl, n+2), growWords(m.high, n+2)
+	clear(m.semi[n:])
+	clear(m.nl[n:])
+	clear(m.high[n:])
 	full := len(data) / 64
 	buildMasks(data[:full*64], m.semi[:full], m.nl[:full], m.high[:full])
 	if full < n {
 		var tail [64]byte // zeros: none of the three
 		copy(tail[:], data[full*64:])
-		masksGo(tail[:], m.semi[full:], m.nl[full:], m.high[full:])
+		masksGo(tail[:], m.semi[full:n], m.nl[full:n], m.high[full:n])
 	}
 }
 
@@ -85,6 +92,41 @@ func (s *lineScanner) next(pos *[numCols + 1]int) (line []byte, semis int, ascii
 	if start >= len(s.data) {
 		return nil, 0, false, false
 	}
+	// The usual line, shorter than 128 bytes: the masks of the 128 bytes
+	// from start as two words, lo and hi, without a loop over words (whose
+	// exits the branch predictor cannot guess: lines start anywhere in a word).
+	w, sh := start/64, uint(start%64)
+	nl, sc, hb := s.m.nl[w:w+3], s.m.semi[w:w+3], s.m.high[w:w+3]
+	nlLo, nlHi := nl[0]>>sh|nl[1]<<(64-sh), nl[1]>>sh|nl[2]<<(64-sh)
+	e := bits.TrailingZeros64(nlLo)
+	if e == 64 {
+		e += bits.TrailingZeros64(nlHi)
+	}
+	if e >= 128 {
+		return s.nextLong(pos)
+	}
+	// (A shift by 64 or more gives 0 in Go: keepLo is all ones from e = 64.)
+	keepLo, keepHi := uint64(1)<<uint(e)-1, uint64(1)<<uint(max(e-64, 0))-1
+	sLo := (sc[0]>>sh | sc[1]<<(64-sh)) & keepLo
+	sHi := (sc[1]>>sh | sc[2]<<(64-sh)) & keepHi
+	high := (hb[0]>>sh|hb[1]<<(64-sh))&keepLo | (hb[1]>>sh|hb[2]<<(64-sh))&keepHi
+	k := 1
+	for b := sLo; b != 0 && k <= numCols; b &= b - 1 {
+		pos[k] = bits.TrailingZeros64(b)
+		k++
+	}
+	for b := sHi; b != 0 && k <= numCols; b &= b - 1 {
+		pos[k] = 64 + bits.TrailingZeros64(b)
+		k++
+	}
+	s.off = start + e + 1
+	return s.data[start : start+e], bits.OnesCount64(sLo) + bits.OnesCount64(sHi), high == 0, true
+}
+
+// nextLong is next for a line of 128 bytes or more, or the last line of
+// data without a line end: a word at a time.
+func (s *lineScanner) nextLong(pos *[numCols + 1]int) (line []byte, semis int, ascii, ok bool) {
+	start := s.off
 	// The line end: the first '\n' from start on.
 	w := start / 64
 	end := len(s.data)
@@ -93,7 +135,7 @@ func (s *lineScanner) next(pos *[numCols + 1]int) (line []byte, semis int, ascii
 			end = w*64 + bits.TrailingZeros64(m)
 			break
 		}
-		if w++; w >= len(s.m.nl) {
+		if w++; w >= s.m.n {
 			break
 		}
 		m = s.m.nl[w]
