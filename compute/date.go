@@ -183,7 +183,16 @@ func ParseDate(b []byte) (Date, bool) {
 	}
 	y := int(w&0xff)*1000 + int(w>>8&0xff)*100 + int(w>>16&0xff)*10 + int(w>>24&0xff)
 	m := int(w>>40&0xff)*10 + int(w>>48&0xff)
-	return dateOf(y, m, int(dd&0xff)*10+int(dd>>8))
+	d := int(dd&0xff)*10 + int(dd>>8)
+	if uint(y-monthTableFrom) < monthTableTo-monthTableFrom && uint(m-1) < 12 {
+		// dateOf's table, without the call.
+		i := (y-monthTableFrom)*12 + m - 1
+		if uint(d-1) < uint(monthDays[i]) {
+			return monthStart[i] + Date(d-1), true
+		}
+		return 0, false
+	}
+	return dateOf(y, m, d)
 }
 
 // dateOf is MkDate(y, m, d) and whether that day exists (ValidDate).
