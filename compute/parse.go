@@ -13,11 +13,17 @@ import (
 type rowParser struct {
 	colOf   [numCols]int // field index of each column
 	nfields int
-	asOf    Date
+	// canonical: the header names the columns in the order of Columns,
+	// as it almost always does. Otherwise split copies each line's fields
+	// into reordered in that order, so that the parser reads a field at a
+	// fixed place either way.
+	canonical bool
+	reordered []byte
+	asOf      Date
 	// alias makes Row.ID (and a FRITAGELSE Row.Kode) point into the line
 	// instead of copying it: no allocation per row. The pipeline keeps the
 	// line's buffer unchanged for as long as the row is used.
-	alias bool
+	alias bool // (only with canonical: a reordered line is overwritten by the next)
 	// dup, when set, says whether the id of the row at line repeats the one
 	// of an earlier row, and that row's line. Without it the id is only
 	// hashed (idHash, hasID), for the caller to collect.
@@ -104,19 +110,32 @@ func (p *rowParser) split(line []byte, semis int) (fields int, ok bool) {
 	if semis != p.nfields-1 {
 		return semis + 1, false
 	}
+	p.pos[0], p.pos[numCols] = -1, len(line)
 	p.line0 = line
-	p.pos[0], p.pos[p.nfields] = -1, len(line)
+	if !p.canonical {
+		b := p.reordered[:0]
+		var pos [numCols + 1]int
+		pos[0] = -1
+		for c, i := range p.colOf {
+			if c > 0 {
+				pos[c] = len(b)
+				b = append(b, ';')
+			}
+			b = append(b, line[p.pos[i]+1:p.pos[i+1]]...)
+		}
+		pos[numCols] = len(b)
+		p.pos, p.line0, p.reordered = pos, b, b
+	}
 	return semis + 1, true
 }
 
-// get is the field of column c of the line split last.
+// get is field c (a column of Columns) of the line split last.
 func (p *rowParser) get(c int) []byte {
-	i := p.colOf[c]
-	return p.line0[p.pos[i]+1 : p.pos[i+1]]
+	return p.line0[p.pos[c]+1 : p.pos[c+1]]
 }
 
 func (p *rowParser) str(b []byte) string {
-	if p.alias && len(b) > 0 {
+	if p.alias && p.canonical && len(b) > 0 {
 		return unsafe.String(&b[0], len(b))
 	}
 	return string(b)

@@ -132,6 +132,10 @@ func (rd *Reader) parseHeader(line []byte) error {
 		return err
 	}
 	rd.p.nfields = len(names)
+	rd.p.canonical = true
+	for c, i := range rd.p.colOf {
+		rd.p.canonical = rd.p.canonical && c == i
+	}
 	return nil
 }
 
