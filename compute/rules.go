@@ -88,24 +88,31 @@ func evaluate(rows []Row, asOf Date, cal *Calendar, sc *evalScratch) Result {
 	return res
 }
 
-// interviews counts SAMTALE rows of kode in [from, to] and returns the latest.
-func interviews(rows []Row, kode string, from, to Date) (n int, latest Date) {
-	latest = NoDate
+// interviews counts the SAMTALE rows in [from, to]: the JOB ones, with the
+// latest of them, and the FAELLES ones (one pass for both).
+func interviews(rows []Row, from, to Date) (job int, latestJob Date, faelles int) {
+	latestJob = NoDate
 	for i := range rows {
 		r := &rows[i]
-		if r.Type == TypeSamtale && r.Kode == kode && r.Fra >= from && r.Fra <= to {
-			n++
-			if latest == NoDate || r.Fra > latest {
-				latest = r.Fra
+		if r.Type != TypeSamtale || r.Fra < from || r.Fra > to {
+			continue
+		}
+		switch r.Kode {
+		case KodeJob:
+			job++
+			if latestJob == NoDate || r.Fra > latestJob {
+				latestJob = r.Fra
 			}
+		case KodeFaelles:
+			faelles++
 		}
 	}
-	return n, latest
+	return job, latestJob, faelles
 }
 
 func evaluateKontanthjaelp(res *Result, rows []Row, s, asOf Date, cal *Calendar) {
 	res.Computed = true
-	res.N, res.L = interviews(rows, KodeJob, s, asOf)
+	res.N, res.L, _ = interviews(rows, s, asOf)
 	var due Date
 	switch {
 	case res.N == 0:
@@ -140,8 +147,9 @@ func evaluateDP(res *Result, rows []Row, asOf Date, cal *Calendar, sc *evalScrat
 		return d
 	}
 
-	// §3.2: vejledende samtaledato.
-	res.N, res.L = interviews(rows, KodeJob, p, asOf)
+	// §3.2: vejledende samtaledato (and f, the FAELLES interviews of §3.3).
+	var f int
+	res.N, res.L, f = interviews(rows, p, asOf)
 	var target int64
 	if res.N < interviewsRule {
 		target = 7 * int64(res.N+1) * hoursMonth
@@ -151,7 +159,6 @@ func evaluateDP(res *Result, rows []Row, asOf Date, cal *Calendar, sc *evalScrat
 	res.Vejledende = adjust(within(c.reach(p, target)), rows, cal, false)
 
 	// §3.3: næste fælles samtale.
-	f, _ := interviews(rows, KodeFaelles, p, asOf)
 	if f < 3 {
 		t := [...]int64{hours6Weeks, hours6Months, hours16Months}[f]
 		res.Faelles = adjust(within(c.reach(p, 7*t)), rows, cal, false)
