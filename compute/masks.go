@@ -9,8 +9,8 @@ import (
 // and fields: one bit per byte, bit i%64 of word i/64 for byte i. Building
 // them is the inner loop of reading an extract (SPEC §11); on amd64 with
 // AVX2 it is done 64 bytes at a time by masks_amd64.s, elsewhere eight
-// bytes at a time by masksGo. The lineScanner then walks the lines through
-// the bitmaps, a word (64 bytes) at a time.
+// bytes at a time by masksGo. The lineScanner then reads each line off the
+// bitmaps (see next).
 type masks struct {
 	// ';', '\n', bytes ≥ 0x80; each has two words of zeros after the
 	// data's words, so that a window of 128 bytes can always be read.
