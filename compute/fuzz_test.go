@@ -728,3 +728,46 @@ func FuzzRules(f *testing.F) {
 		}
 	})
 }
+
+// idChars is 1 for the bytes an id may hold (A–Z, a–z, 0–9, _ and -), else
+// 0: the plain reference for hashID's word-at-a-time check.
+var idChars = func() (t [256]byte) {
+	for c := 0; c < 256; c++ {
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' {
+			t[c] = 1
+		}
+	}
+	return t
+}()
+
+func validIDRef(b []byte) bool {
+	if len(b) < 1 || len(b) > 40 {
+		return false
+	}
+	for _, c := range b {
+		if idChars[c] == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzHashID checks hashID's verdict against the byte-at-a-time reference,
+// and that ids which differ only in their tail hash apart.
+func FuzzHashID(f *testing.F) {
+	for _, s := range []string{"00000001", "a", "A-z_09", "ab/cd", "0123456789abcdefghij0123456789ABCDEFGHIJ", "0123456789abcdefghij0123456789ABCDEFGHIJK",
+		"", "æøå", "abc\x00", "abcdefg`", "abcdefgh{", "@ABC", "[", "\x7f", "1234567\xe2"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, ok := hashID(b)
+		if want := validIDRef(b); ok != want {
+			t.Fatalf("hashID(%q) ok = %v, want %v", b, ok, want)
+		}
+		if ok && len(b) < 40 {
+			if h2, _ := hashID(append(bytes.Clone(b), '0')); h2 == h {
+				t.Fatalf("%q and %q share the hash %x", b, append(bytes.Clone(b), '0'), h)
+			}
+		}
+	})
+}

@@ -336,15 +336,24 @@ func cprCompare(a, b *[10]byte) int {
 	return 0
 }
 
-// idChars is 1 for the bytes an id may hold (A–Z, a–z, 0–9, _ and -), else 0.
-var idChars = func() (t [256]byte) {
-	for c := 0; c < 256; c++ {
-		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' {
-			t[c] = 1
-		}
-	}
-	return t
-}()
+// idBits has the top bit of every byte of w (little-endian) set that is an
+// id character: A–Z, a–z, 0–9, _ or -. Every byte is checked at once: for
+// a byte x below 0x80, x + 0x80 − a has its top bit set exactly when x ≥ a,
+// without a carry into the next byte. (A byte of 0x80 or more may carry
+// into the next one, but is never an id character itself.)
+func idBits(w uint64) uint64 {
+	const (
+		ones = 0x0101010101010101
+		low7 = 0x7f7f7f7f7f7f7f7f
+		high = 0x8080808080808080
+	)
+	x, y := w^'_'*ones, w^'-'*ones // a zero byte where w has '_', '-'
+	in := (w+(0x80-'0')*ones)&^(w+(0x80-'9'-1)*ones) |
+		(w+(0x80-'A')*ones)&^(w+(0x80-'Z'-1)*ones) |
+		(w+(0x80-'a')*ones)&^(w+(0x80-'z'-1)*ones) |
+		^((x + low7) | x) | ^((y + low7) | y)
+	return in &^ w & high
+}
 
 // hashID checks an id (1–40 of A–Z, a–z, 0–9, _ and -) and returns a
 // 64-bit hash of it: its bytes eight at a time through a multiply-xorshift
@@ -356,22 +365,28 @@ func hashID(b []byte) (uint64, bool) {
 	if n < 1 || n > 40 {
 		return 0, false
 	}
-	ok := byte(1)
-	for _, c := range b {
-		ok &= idChars[c]
-	}
-	if ok == 0 {
-		return 0, false
-	}
-	const m = 0x9e3779b97f4a7c15
+	const (
+		m    = 0x9e3779b97f4a7c15
+		high = 0x8080808080808080
+	)
 	h := uint64(n) * m
+	ok := uint64(high)
 	for ; len(b) >= 8; b = b[8:] {
-		h = (h ^ binary.LittleEndian.Uint64(b)) * m
+		w := binary.LittleEndian.Uint64(b)
+		ok &= idBits(w)
+		h = (h ^ w) * m
 		h ^= h >> 29
 	}
 	var tail uint64
-	for i, c := range b {
-		tail |= uint64(c) << (8 * i)
+	if len(b) > 0 {
+		for i, c := range b {
+			tail |= uint64(c) << (8 * i)
+		}
+		// The tail's missing bytes count as '0' for the check.
+		ok &= idBits(tail | 0x3030303030303030<<(8*len(b)))
+	}
+	if ok != high {
+		return 0, false
 	}
 	h = (h ^ tail) * m
 	h ^= h >> 32

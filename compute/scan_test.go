@@ -2,6 +2,7 @@ package compute
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -230,6 +231,20 @@ func TestTimestamp(t *testing.T) {
 			d2, ok2 := timestampRef(c)
 			if ok1 != ok2 || ok1 && d1 != d2 {
 				t.Fatalf("timestamp(%q) = %v, %v; want %v, %v", c, d1, ok1, d2, ok2)
+			}
+		}
+	}
+}
+
+// TestIDBits: every byte value at every place of a word of id characters.
+func TestIDBits(t *testing.T) {
+	for place := range 8 {
+		for c := range 256 {
+			b := []byte("aZ09_-zA")
+			b[place] = byte(c)
+			w := binary.LittleEndian.Uint64(b)
+			if got, want := idBits(w) == 0x8080808080808080, validIDRef(b); got != want {
+				t.Errorf("idBits(%q) = %x, want all ids: %v", b, idBits(w), want)
 			}
 		}
 	}
