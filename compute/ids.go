@@ -14,13 +14,17 @@ import (
 // scale (25 million rows) takes more memory than the whole computation
 // should. The pipeline finds repeats in two steps instead:
 //
-//  1. It writes the 64-bit hash of every id to scratch files, 256
-//     partitions by the top byte of the hash, 8 bytes a row, and at the end
-//     looks for hashes that occur more than once, one partition at a time: a
-//     partition of a national extract is under 1 MB, checked with a small
-//     open addressing table. A partition larger than idPartLimit is split
-//     again by the next byte, so memory stays bounded whatever the row
-//     count. Almost always no hash repeats, and that is the end of it.
+//  1. It keeps the 64-bit hash of every id, in 256 partitions by the top
+//     byte of the hash, and at the end looks for hashes that occur more
+//     than once, one partition at a time: a partition of a national extract
+//     is under 1 MB, checked with a small open addressing table. The hashes
+//     stay in memory, in blocks, up to a budget (idMemoryBudget: 128 MiB,
+//     16 million rows, by default); beyond it whole partitions go to
+//     scratch files, the highest first, 8 bytes a row, and every later hash
+//     of a partition on file goes to its file. A partition larger than
+//     idPartLimit goes to a file too, and is split again by the next byte
+//     when checked, so memory stays bounded whatever the row count. Almost
+//     always no hash repeats, and that is the end of it.
 //  2. When some do, Compute returns a RepeatsError with those hashes (the
 //     suspects), and the next run keeps the line and the id itself of every
 //     row whose id has a suspect hash: the repeats are then found by
@@ -35,79 +39,169 @@ import (
 // third run that leaves them out (see applyRepeats).
 
 const (
-	idRecord    = 8 // the hash
-	idPartLimit = 16 << 20
+	idRecord = 8    // bytes of a hash on file
+	idBlock  = 1024 // hashes in a block in memory (8 KiB)
 	// maxLines is the most lines an extract may have for the pipeline.
 	maxLines = 1<<31 - 1
 )
 
+// idMemory is the most memory the id hashes take, when Job.MemoryLimit
+// allows it (see idMemoryBudget); idPartLimit the largest partition that is
+// checked at once. Variables for the tests.
+var (
+	idMemory    int64 = 128 << 20
+	idPartLimit int64 = 16 << 20
+)
+
+// idMemoryBudget is the memory for the id hashes of a job: idMemory, or an
+// eighth of a smaller MemoryLimit.
+func idMemoryBudget(limit int64) int64 {
+	if limit <= 0 {
+		limit = DefaultMemoryLimit
+	}
+	return min(idMemory, limit/8)
+}
+
 type idStore struct {
-	sc    Scratch
+	sc     Scratch
+	budget int64 // bytes of hashes in memory at most
+
 	mu    sync.Mutex
-	parts [256]spillFile
+	parts [256]idPart
+	mem   int64      // bytes of hashes in the partitions' blocks
+	top   int        // the partitions from top on are on files
+	free  [][]uint64 // blocks to use again
+	enc   []byte     // a block, encoded for a file
 	err   error
 }
 
-func newIDStore(sc Scratch) *idStore { return &idStore{sc: sc} }
+// idPart is the hashes of one partition: in memory, or, once spilled, on a
+// file.
+type idPart struct {
+	blocks [][]uint64
+	mem    int64 // bytes in blocks
+	f      spillFile
+}
 
-// idBatch is the id hashes of one part of the extract (a chunk).
+func newIDStore(sc Scratch, budget int64) *idStore {
+	return &idStore{sc: sc, budget: budget, top: 256}
+}
+
+// idBatch is a worker's hashes of one chunk (in the order of its rows)
+// and its blocks being filled, one for each partition.
 type idBatch struct {
 	hashes []uint64
-	buf    []byte   // the hashes by partition, 8 bytes each
-	start  [257]int // where each partition starts in buf, in hashes
+	cur    [256][]uint64
 }
 
 func (b *idBatch) add(h uint64) { b.hashes = append(b.hashes, h) }
 
-// byPartition puts the hashes into buf by partition (the top byte): a
-// counting sort, cheaper than appending each hash to one of 256 buffers.
-func (b *idBatch) byPartition() {
-	var count [257]int
-	for _, h := range b.hashes {
-		count[h>>56+1]++
-	}
-	for i := 1; i <= 256; i++ {
-		count[i] += count[i-1]
-	}
-	b.start = count
-	b.buf = grow(b.buf, idRecord*len(b.hashes))
-	at := count
+// addBatch puts a chunk's hashes into the blocks of their partitions, in a
+// loop of its own (writing to 256 blocks as the rows are parsed costs a
+// cache miss every few rows that nothing overlaps).
+func (s *idStore) addBatch(b *idBatch) {
 	for _, h := range b.hashes {
 		k := h >> 56
-		binary.LittleEndian.PutUint64(b.buf[idRecord*at[k]:], h)
-		at[k]++
+		c := b.cur[k]
+		if c == nil {
+			c = s.block()
+		}
+		c = append(c, h)
+		if len(c) == idBlock {
+			s.push(int(k), c)
+			c = nil
+		}
+		b.cur[k] = c
 	}
 	b.hashes = b.hashes[:0]
 }
 
-// add records a batch of ids and empties it; it may be called from several
-// goroutines.
-func (s *idStore) add(b *idBatch) {
-	b.byPartition()
+// flush hands over a worker's blocks being filled, at the end.
+func (s *idStore) flush(b *idBatch) {
+	s.addBatch(b)
+	for k, c := range b.cur {
+		if len(c) > 0 {
+			s.push(k, c)
+		}
+		b.cur[k] = nil
+	}
+}
+
+// block returns an empty block.
+func (s *idStore) block() []uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i := range s.parts {
-		from, to := b.start[i], b.start[i+1]
-		if from == to {
-			continue
+	if n := len(s.free); n > 0 {
+		b := s.free[n-1]
+		s.free = s.free[:n-1]
+		return b[:0]
+	}
+	return make([]uint64, 0, idBlock)
+}
+
+// push adds a block to partition k; it may be called from several
+// goroutines.
+func (s *idStore) push(k int, b []uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := &s.parts[k]
+	if s.err != nil {
+		return
+	}
+	if k >= s.top || p.f.f != nil {
+		s.write(p, b)
+		s.free = append(s.free, b)
+		return
+	}
+	p.blocks = append(p.blocks, b)
+	n := int64(idRecord * len(b))
+	p.mem += n
+	s.mem += n
+	if p.mem > idPartLimit {
+		s.spill(p)
+	}
+	for s.mem > s.budget && s.top > 0 {
+		s.top--
+		s.spill(&s.parts[s.top])
+	}
+}
+
+// spill writes the blocks of p to its file; called with s.mu held.
+func (s *idStore) spill(p *idPart) {
+	for _, b := range p.blocks {
+		s.write(p, b)
+		s.free = append(s.free, b)
+	}
+	s.mem -= p.mem
+	p.blocks, p.mem = nil, 0
+}
+
+// write appends a block to p's file (made at the first write); called with
+// s.mu held.
+func (s *idStore) write(p *idPart, b []uint64) {
+	if s.err != nil {
+		return
+	}
+	if p.f.f == nil {
+		if p.f.f, s.err = s.sc.Create(); s.err != nil {
+			return
 		}
-		p := &s.parts[i]
-		if p.f == nil && s.err == nil {
-			p.f, s.err = s.sc.Create()
-		}
-		if s.err == nil {
-			p.write(b.buf[idRecord*from : idRecord*to])
-			if p.err != nil {
-				s.err = p.err
-			}
-		}
+	}
+	s.enc = s.enc[:0]
+	for _, h := range b {
+		s.enc = binary.LittleEndian.AppendUint64(s.enc, h)
+	}
+	if p.f.write(s.enc); p.f.err != nil {
+		s.err = p.f.err
 	}
 }
 
 func (s *idStore) close() {
 	for i := range s.parts {
-		s.parts[i].close()
+		s.parts[i].f.close()
+		s.parts[i].blocks = nil
 	}
+	s.free = nil
 }
 
 // suspects returns the hashes recorded more than once, checking the
@@ -134,7 +228,15 @@ func (s *idStore) suspects(workers int) (map[uint64]bool, error) {
 			defer wg.Done()
 			c := &idChecker{sc: s.sc}
 			for i := range next {
-				dups, err := c.check(&s.parts[i], 1)
+				p := &s.parts[i]
+				var dups []uint64
+				var err error
+				if p.f.f != nil {
+					dups, err = c.checkFile(&p.f, 1)
+				} else {
+					dups = c.check(p.blocks, 1)
+					p.blocks = nil
+				}
 				mu.Lock()
 				for _, h := range dups {
 					if all == nil {
@@ -159,18 +261,33 @@ func (s *idStore) suspects(workers int) (map[uint64]bool, error) {
 type idChecker struct {
 	sc     Scratch
 	buf    []byte
+	words  []uint64
 	hashes []uint64
 	table  []uint64
 }
 
-// check finds the hashes that occur more than once in one partition file
-// (a hash once for every time it repeats);
-// depth is the number of leading bytes of the hash that its ids share.
-func (c *idChecker) check(p *spillFile, depth int) ([]uint64, error) {
-	if p.f == nil {
-		return nil, nil
-	}
-	if p.size > idPartLimit && depth < 8 {
+// checkFile is check for a partition on file: split by the next byte when
+// it is too large, else read into memory.
+func (c *idChecker) checkFile(p *spillFile, depth int) ([]uint64, error) {
+	switch {
+	case depth == 8:
+		// One hash, all eight bytes shared: it repeats if there is more
+		// than one (a file of a single id repeated millions of times is
+		// not read into memory).
+		var rec [idRecord]byte
+		p.flush()
+		if n, err := p.f.ReadAt(rec[:], 0); n < len(rec) && p.err == nil {
+			p.err = err
+		}
+		if p.err != nil {
+			return nil, fmt.Errorf("read back the ids: %w", p.err)
+		}
+		p.close()
+		if p.size < 2*idRecord {
+			return nil, nil
+		}
+		return []uint64{binary.LittleEndian.Uint64(rec[:])}, nil
+	case p.size > idPartLimit:
 		return c.split(p, depth)
 	}
 	data, err := p.readAll(c.buf)
@@ -179,12 +296,25 @@ func (c *idChecker) check(p *spillFile, depth int) ([]uint64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read back the ids: %w", err)
 	}
+	c.words = c.words[:0]
+	for off := 0; off+idRecord <= len(data); off += idRecord {
+		c.words = append(c.words, binary.LittleEndian.Uint64(data[off:]))
+	}
+	return c.check([][]uint64{c.words}, depth), nil
+}
+
+// check finds the hashes that occur more than once in the blocks of one
+// partition (a hash once for every time it repeats); depth is the number
+// of leading bytes of the hash that they share.
+func (c *idChecker) check(blocks [][]uint64, depth int) []uint64 {
 	// The hashes by their next byte (a counting sort), then each group
 	// through a small open addressing table that stays in the cache.
 	shift := 56 - 8*depth
 	var count [257]int
-	for off := 0; off+idRecord <= len(data); off += idRecord {
-		count[int(byte(binary.LittleEndian.Uint64(data[off:])>>shift))+1]++
+	for _, b := range blocks {
+		for _, h := range b {
+			count[int(byte(h>>shift))+1]++
+		}
 	}
 	for i := 1; i <= 256; i++ {
 		count[i] += count[i-1]
@@ -194,11 +324,12 @@ func (c *idChecker) check(p *spillFile, depth int) ([]uint64, error) {
 	}
 	hashes := c.hashes[:count[256]]
 	at := count
-	for off := 0; off+idRecord <= len(data); off += idRecord {
-		h := binary.LittleEndian.Uint64(data[off:])
-		b := byte(h >> shift)
-		hashes[at[b]] = h
-		at[b]++
+	for _, b := range blocks {
+		for _, h := range b {
+			k := byte(h >> shift)
+			hashes[at[k]] = h
+			at[k]++
+		}
 	}
 	var dups []uint64
 	for b := range 256 {
@@ -234,7 +365,7 @@ func (c *idChecker) check(p *spillFile, depth int) ([]uint64, error) {
 			}
 		}
 	}
-	return dups, nil
+	return dups
 }
 
 // split partitions a file that is too large by the next byte of the hashes
@@ -273,7 +404,10 @@ func (c *idChecker) split(p *spillFile, depth int) ([]uint64, error) {
 	p.close()
 	var all []uint64
 	for i := range sub {
-		dups, err := c.check(&sub[i], depth+1)
+		if sub[i].f == nil {
+			continue
+		}
+		dups, err := c.checkFile(&sub[i], depth+1)
 		if err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -69,5 +70,89 @@ func TestSuspectWithoutRepeat(t *testing.T) {
 	var rej *RejectedError
 	if !errors.As(err, &rej) || !strings.Contains(fmt.Sprint(rej.Report.Problems), "repeats the id of line 5") {
 		t.Fatalf("second run: %v, want the repeat reported", err)
+	}
+}
+
+// TestIDStore: the hashes found more than once are the same whether they
+// stay in memory, go to files when the budget is spent, or go to files and
+// are split again because a partition is too large; memory stays within
+// the budget.
+func TestIDStore(t *testing.T) {
+	defer func(m, l int64) { idMemory, idPartLimit = m, l }(idMemory, idPartLimit)
+	r := rand.New(rand.NewPCG(7, 8))
+	var hashes []uint64
+	for range 1000000 {
+		h := r.Uint64()
+		switch r.IntN(2000) {
+		case 0:
+			h &= 0xff // partition 0
+		case 1:
+			h |= 0xff << 56 // the last partition, first to go to a file
+		case 2:
+			h = 0 // the hash that marks an empty slot
+		}
+		hashes = append(hashes, h)
+		if r.IntN(5000) == 0 && len(hashes) > 1 {
+			hashes = append(hashes, hashes[r.IntN(len(hashes)-1)]) // a repeat
+		}
+	}
+	want := map[uint64]bool{}
+	seen := map[uint64]bool{}
+	for _, h := range hashes {
+		if seen[h] {
+			want[h] = true
+		}
+		seen[h] = true
+	}
+	if len(want) < 30 {
+		t.Fatalf("only %d repeated hashes", len(want))
+	}
+	for _, c := range []struct {
+		name          string
+		memory, limit int64
+		files         bool
+	}{
+		{"in memory", 1 << 30, 1 << 30, false},
+		{"over the budget", 4 << 20, 1 << 30, true},
+		{"no budget", 0, 1 << 30, true},
+		{"split on file", 64 << 10, 4 << 10, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			idMemory, idPartLimit = c.memory, c.limit
+			s := newIDStore(memScratch{}, idMemoryBudget(0))
+			var batches [2]idBatch
+			peak := int64(0)
+			for i, h := range hashes {
+				batches[i%2].add(h)
+				if i%1000 == 0 {
+					s.addBatch(&batches[i%2])
+				}
+				peak = max(peak, s.mem)
+			}
+			for i := range batches {
+				s.flush(&batches[i])
+				peak = max(peak, s.mem)
+			}
+			files := 0
+			for i := range s.parts {
+				if s.parts[i].f.f != nil {
+					files++
+				}
+			}
+			if peak > c.memory || c.files && c.memory >= 4<<20 && peak < c.memory/2 {
+				t.Errorf("%d bytes in memory, budget %d", peak, c.memory)
+			}
+			if files > 0 != c.files {
+				t.Errorf("%d partitions on files", files)
+
+			}
+			got, err := s.suspects(2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("suspects: %d hashes, want %d", len(got), len(want))
+			}
+		})
 	}
 }

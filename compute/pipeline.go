@@ -101,7 +101,7 @@ func runPipeline(rd *Reader, e *emitter) (*Outcome, error) {
 		pl.sc = memScratch{}
 	}
 	if job.Repeats == nil && job.SuspectIDs == nil {
-		pl.ids = newIDStore(pl.sc)
+		pl.ids = newIDStore(pl.sc, idMemoryBudget(job.MemoryLimit))
 		defer pl.ids.close()
 	}
 	defer func() {
@@ -175,14 +175,19 @@ func (pl *pipeline) run() error {
 		pl.free <- &chunk{}
 	}
 	go pl.read(work, ordered)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for range pl.workers {
-		go func() {
+		wg.Go(func() {
 			wk := pl.newWorker()
 			for c := range work {
 				wk.process(c)
 				close(c.done)
 			}
-		}()
+			if pl.ids != nil {
+				pl.ids.flush(&wk.ids)
+			}
+		})
 	}
 	var err error
 	for c := range ordered {
@@ -415,7 +420,7 @@ func (wk *worker) process(c *chunk) {
 		c.valid = c.valid[:len(c.valid)+1]
 	}
 	if pl.ids != nil {
-		pl.ids.add(&wk.ids)
+		pl.ids.addBatch(&wk.ids)
 	}
 	if len(wk.suspects) > 0 {
 		pl.mu.Lock()
