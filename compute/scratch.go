@@ -9,7 +9,7 @@ import (
 // the extract: the hashes of the registration ids, to find repeats (8 bytes
 // a row, beyond what the memory budget holds: see ids.go), and, for an
 // extract not sorted by cpr, the rows themselves, partitioned by cpr range
-// (about 40 bytes a row). Compute stays pure: the
+// (about 27 bytes a row). Compute stays pure: the
 // caller decides where they go. internal/extract puts them in unlinked
 // temporary files; the default (nil in Job) keeps them in memory.
 type Scratch interface {

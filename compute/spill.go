@@ -3,6 +3,7 @@ package compute
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync"
 	"unsafe"
 )
@@ -10,7 +11,7 @@ import (
 // An extract that is not sorted by cpr, in bounded memory (Job.Buffered).
 //
 // Pass 1 (pipeline.go) validates every row and appends the valid ones,
-// encoded (encodeRow, about 40 bytes for a row of 75), to one of numParts0
+// encoded (encodeRow, about 27 bytes for a row of 75), to one of numParts0
 // Scratch files by the first four digits of the cpr: the day and month of
 // birth, so about 370 partitions of 0.3 % of the rows each (2.5 MB of a
 // national extract). Rows reach their partition in file order.
@@ -38,7 +39,7 @@ const (
 )
 
 // partOf is the partition of a cpr among those that share its first
-// prefix digits (0 for the first level, then 4, 6, 8).
+// prefix digits (0 for the first level).
 func partOf(cpr []byte, prefix int) int {
 	if prefix == 0 {
 		return int(cpr[0]-'0')*1000 + int(cpr[1]-'0')*100 + int(cpr[2]-'0')*10 + int(cpr[3]-'0')
@@ -46,20 +47,30 @@ func partOf(cpr []byte, prefix int) int {
 	return int(cpr[prefix]-'0')*10 + int(cpr[prefix+1]-'0')
 }
 
-// Encoded rows: cpr (10), type, group, kommune (2), fra, til, registreret
-// (4 each), timer (2), kode (1: an index in kodes, or kodeLiteral and the
-// code after the id), the length of the id (1) and the id.
+// Encoded rows (about 27 bytes for a row of 75):
+//
+//	0–2    cpr digits 5–10, two a byte (BCD): the first four are the partition's
+//	3      type
+//	4–5    kommune
+//	6–8    fra, 9–11 til, 12–14 registreret: days since 1970 in 24 bits,
+//	       noDate24 for NoDate (a date of years 1–9999, as ParseDate gives, fits)
+//	15–16  timer
+//	17     kode: an index in kodes, or kodeLiteral and the code after the id
+//	18     the length of the id; then the id
 const (
-	rowFixed    = 30
+	rowFixed    = 19
 	kodeLiteral = 255
+	noDate24    = 1<<23 - 1
 )
 
 var kodes = [...]string{"", "DP", "KH-J", "KH-A", "UH-J", "UH-A", "IY-J", "IY-A", KodeJob, KodeFaelles, "VEJL", "PRAK", "LTS"}
 
+// kodeIndex is the kode of r as an index in kodes; for a KONTAKTGRUPPE it
+// is the group (kodes[g] is g.String()).
 func kodeIndex(r *Row) byte {
 	switch r.Type {
 	case TypeKontaktgruppe:
-		return byte(r.Group) // kodes[g] is g.String()
+		return byte(r.Group)
 	case TypeSamtale, TypeIndkaldelse:
 		if r.Kode == KodeJob {
 			return 8
@@ -76,16 +87,34 @@ func kodeIndex(r *Row) byte {
 	return kodeLiteral
 }
 
+func putDate24(b []byte, d Date) {
+	if d == NoDate {
+		d = noDate24
+	}
+	b[0], b[1], b[2] = byte(d), byte(d>>8), byte(d>>16)
+}
+
+// date24 reads a date put by putDate24; b holds at least four bytes.
+func date24(b []byte) Date {
+	d := Date(int32(binary.LittleEndian.Uint32(b)<<8) >> 8) // sign-extended
+	if d == noDate24 {
+		return NoDate
+	}
+	return d
+}
+
 func encodeRow(b []byte, r *Row) []byte {
-	b = append(b, r.CPR[:]...)
-	b = append(b, byte(r.Type), byte(r.Group))
-	b = binary.LittleEndian.AppendUint16(b, r.Kommune)
-	b = binary.LittleEndian.AppendUint32(b, uint32(r.Fra))
-	b = binary.LittleEndian.AppendUint32(b, uint32(r.Til))
-	b = binary.LittleEndian.AppendUint32(b, uint32(r.Registreret))
-	b = binary.LittleEndian.AppendUint16(b, uint16(r.Timer))
 	k := kodeIndex(r)
-	b = append(b, k, byte(len(r.ID)))
+	n := len(b)
+	b = slices.Grow(b, rowFixed+len(r.ID)+1+len(r.Kode))[:n+rowFixed]
+	f, c := b[n:], &r.CPR
+	f[0], f[1], f[2], f[3] = (c[4]-'0')<<4|(c[5]-'0'), (c[6]-'0')<<4|(c[7]-'0'), (c[8]-'0')<<4|(c[9]-'0'), byte(r.Type)
+	binary.LittleEndian.PutUint16(f[4:], r.Kommune)
+	putDate24(f[6:], r.Fra)
+	putDate24(f[9:], r.Til)
+	putDate24(f[12:], r.Registreret)
+	binary.LittleEndian.PutUint16(f[15:], uint16(r.Timer))
+	f[17], f[18] = k, byte(len(r.ID))
 	b = append(b, r.ID...)
 	if k == kodeLiteral {
 		b = append(b, byte(len(r.Kode)))
@@ -100,8 +129,8 @@ func recordLen(b []byte) int {
 	if len(b) < rowFixed {
 		return 0
 	}
-	n := rowFixed + int(b[29])
-	if b[28] == kodeLiteral {
+	n := rowFixed + int(b[18])
+	if b[17] == kodeLiteral {
 		if len(b) <= n {
 			return 0
 		}
@@ -113,19 +142,26 @@ func recordLen(b []byte) int {
 	return n
 }
 
-// decodeRow decodes the row at the start of b; its strings point into b.
-func decodeRow(b []byte, r *Row) {
-	copy(r.CPR[:], b[:10])
-	r.Type, r.Group = Type(b[10]), Group(b[11])
-	r.Kommune = binary.LittleEndian.Uint16(b[12:])
-	r.Fra = Date(int32(binary.LittleEndian.Uint32(b[14:])))
-	r.Til = Date(int32(binary.LittleEndian.Uint32(b[18:])))
-	r.Registreret = Date(int32(binary.LittleEndian.Uint32(b[22:])))
-	r.Timer = int64(binary.LittleEndian.Uint16(b[26:]))
-	n := int(b[29])
+// decodeRow decodes the row at the start of b, whose cpr starts with the
+// four digits of prefix; its strings point into b.
+func decodeRow(b []byte, prefix *[4]byte, r *Row) {
+	*(*[4]byte)(r.CPR[:4]) = *prefix
+	*(*[2]byte)(r.CPR[4:]) = bcdDigits[b[0]]
+	*(*[2]byte)(r.CPR[6:]) = bcdDigits[b[1]]
+	*(*[2]byte)(r.CPR[8:]) = bcdDigits[b[2]]
+	r.Type = Type(b[3])
+	r.Kommune = binary.LittleEndian.Uint16(b[4:])
+	r.Fra, r.Til, r.Registreret = date24(b[6:]), date24(b[9:]), date24(b[12:])
+	r.Timer = int64(binary.LittleEndian.Uint16(b[15:]))
+	n := int(b[18])
 	r.ID = unsafe.String(&b[rowFixed], n)
 	r.Line = 0 // not kept: the rules do not use it
-	if k := b[28]; k != kodeLiteral {
+	k := b[17]
+	r.Group = GroupNone
+	if r.Type == TypeKontaktgruppe {
+		r.Group = Group(k)
+	}
+	if k != kodeLiteral {
 		r.Kode = kodes[k]
 	} else {
 		m := int(b[rowFixed+n])
@@ -133,31 +169,43 @@ func decodeRow(b []byte, r *Row) {
 	}
 }
 
-// cprLow is the cpr without its first four digits, as a number (below
-// 2²⁰): what tells the cpr numbers of one partition apart.
-func cprLow(b []byte) uint64 {
-	var n uint64
-	for _, c := range b[4:10] {
-		n = n*10 + uint64(c-'0')
+// bcdDigits is the two digits of a BCD byte, as they are in a cpr.
+var bcdDigits = func() (t [256][2]byte) {
+	for x := range t {
+		t[x] = [2]byte{'0' + byte(x>>4), '0' + byte(x&15)}
 	}
-	return n
+	return t
+}()
+
+// recordPart is the partition of an encoded row among those that share
+// the first prefix (4, 6 or 8) digits of its cpr.
+func recordPart(b []byte, prefix int) int {
+	x := b[(prefix-4)/2]
+	return int(x>>4)*10 + int(x&15)
 }
 
-// Sort keys: cprLow << keyShift | the record's offset in the partition.
+// Sort keys: the last four digits of the cpr (BCD, which orders as the
+// digits do) << keyShift | the record's offset in the partition. The
+// records sorted together share the digits before (a sub-partition).
 const (
 	keyShift   = 30
 	maxPartLen = 1 << keyShift
 )
 
-// sortKeys sorts keys by their cprLow, keeping the order of equal ones
-// (their offsets, so file order): a radix sort in two passes of 10 bits.
+func sortKey(b []byte, off int) uint64 {
+	return (uint64(b[1])<<8|uint64(b[2]))<<keyShift | uint64(off)
+}
+
+// sortKeys sorts keys by their last four cpr digits, keeping the order of
+// equal ones (their offsets, so file order): a radix sort in two passes of
+// 8 bits.
 func sortKeys(keys []uint64, tmp *[]uint64) []uint64 {
 	*tmp = append((*tmp)[:0], keys...)
 	src, dst := keys, *tmp
-	for shift := keyShift; shift < keyShift+20; shift += 10 {
-		var count [1 << 10]int
+	for shift := keyShift; shift < keyShift+16; shift += 8 {
+		var count [256]int
 		for _, k := range src {
-			count[(k>>shift)&(1<<10-1)]++
+			count[byte(k>>shift)]++
 		}
 		sum := 0
 		for i, c := range count {
@@ -165,7 +213,7 @@ func sortKeys(keys []uint64, tmp *[]uint64) []uint64 {
 			sum += c
 		}
 		for _, k := range src {
-			d := (k >> shift) & (1<<10 - 1)
+			d := byte(k >> shift)
 			dst[count[d]] = k
 			count[d]++
 		}
@@ -175,16 +223,17 @@ func sortKeys(keys []uint64, tmp *[]uint64) []uint64 {
 }
 
 type partJob struct {
-	data []byte
-	sub  []byte // data by sub-partition
-	keys []uint64
-	tmp  []uint64
-	rows []Row
-	lo   []int // the basis cursors at the start of the partition
-	hi   []int // and at its end
-	s    *sink
-	err  error
-	done chan struct{}
+	prefix [4]byte // the first four digits of the partition's cpr numbers
+	data   []byte
+	sub    []byte // data by sub-partition
+	keys   []uint64
+	tmp    []uint64
+	rows   []Row
+	lo     []int // the basis cursors at the start of the partition
+	hi     []int // and at its end
+	s      *sink
+	err    error
+	done   chan struct{}
 }
 
 // computeParts is pass 2: the partitions in cpr order.
@@ -298,6 +347,7 @@ func (d *dispatcher) walk(parts []spillFile, prefix []byte) error {
 			return fmt.Errorf("read back the rows: %w", err)
 		}
 		j.err, j.done = nil, make(chan struct{})
+		copy(j.prefix[:], p)
 		copy(j.lo, d.cursor)
 		for i := range d.pl.e.slots {
 			if b := d.pl.e.slots[i].basis; b != nil {
@@ -336,7 +386,7 @@ func (d *dispatcher) split(f *spillFile, prefix int) (*[numParts]spillFile, erro
 			if n == 0 {
 				break
 			}
-			q := &sub[partOf(b, prefix)]
+			q := &sub[recordPart(b, prefix)]
 			if q.f == nil {
 				if q.f, err = d.pl.sc.Create(); err != nil {
 					return nil, err
@@ -371,7 +421,7 @@ func (j *partJob) compute() {
 			j.err = fmt.Errorf("read back the rows: a record is cut short")
 			return
 		}
-		at[partOf(j.data[off:], 4)+1] += n
+		at[recordPart(j.data[off:], 4)+1] += n
 		off += n
 	}
 	for i := 1; i <= numParts; i++ {
@@ -381,7 +431,7 @@ func (j *partJob) compute() {
 	next := at
 	for off := 0; off < len(j.data); {
 		n := recordLen(j.data[off:])
-		k := partOf(j.data[off:], 4)
+		k := recordPart(j.data[off:], 4)
 		copy(j.sub[next[k]:], j.data[off:off+n])
 		next[k] += n
 		off += n
@@ -396,7 +446,7 @@ func (j *partJob) compute() {
 func (j *partJob) computeSub(data []byte) {
 	j.keys = j.keys[:0]
 	for off := 0; off < len(data); off += recordLen(data[off:]) {
-		j.keys = append(j.keys, cprLow(data[off:])<<keyShift|uint64(off))
+		j.keys = append(j.keys, sortKey(data[off:], off))
 	}
 	keys := sortKeys(j.keys, &j.tmp)
 	for i := 0; i < len(keys); {
@@ -407,7 +457,7 @@ func (j *partJob) computeSub(data []byte) {
 		rows := j.rows[:0]
 		for _, key := range keys[i:k] {
 			rows = append(rows, Row{})
-			decodeRow(data[key&(maxPartLen-1):], &rows[len(rows)-1])
+			decodeRow(data[key&(maxPartLen-1):], &j.prefix, &rows[len(rows)-1])
 		}
 		j.rows = rows
 		j.s.citizen(rows)
