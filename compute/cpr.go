@@ -1,5 +1,7 @@
 package compute
 
+import "encoding/binary"
+
 // BirthDate returns the birth date encoded in a 10-digit CPR number by the
 // century rules of SPEC §2.2. ok is false when cpr is not 10 digits or the
 // date does not exist. The number itself never appears in an error.
@@ -7,16 +9,29 @@ func BirthDate(cpr []byte) (birth Date, ok bool) {
 	if len(cpr) != 10 {
 		return 0, false
 	}
-	for _, c := range cpr {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
+	return cprBirth((*[10]byte)(cpr))
+}
+
+// cprBirth is BirthDate of ten bytes, read eight and two at a time.
+func cprBirth(c *[10]byte) (birth Date, ok bool) {
+	// Every byte xor '0' is the digit's value, at most 9, for the digits;
+	// a digit byte is at most 9 when neither it nor it+6 has a high nibble
+	// (as in ParseDate).
+	const (
+		zeros = 0x3030303030303030
+		six   = 0x0606060606060606
+		high  = 0xf0f0f0f0f0f0f0f0
+	)
+	w := binary.LittleEndian.Uint64(c[:8]) ^ zeros
+	t := uint64(binary.LittleEndian.Uint16(c[8:])) ^ zeros&0xffff
+	if (w|(w+six))&high != 0 || (t|(t+six&0xffff))&0xf0f0 != 0 {
+		return 0, false
 	}
-	dd := int(cpr[0]-'0')*10 + int(cpr[1]-'0')
-	mm := int(cpr[2]-'0')*10 + int(cpr[3]-'0')
-	yy := int(cpr[4]-'0')*10 + int(cpr[5]-'0')
+	dd := int(w&0xff)*10 + int(w>>8&0xff)
+	mm := int(w>>16&0xff)*10 + int(w>>24&0xff)
+	yy := int(w>>32&0xff)*10 + int(w>>40&0xff)
 	var century int
-	switch s := cpr[6] - '0'; {
+	switch s := w >> 48 & 0xff; {
 	case s <= 3:
 		century = 1900
 	case s == 4 || s == 9:

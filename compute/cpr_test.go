@@ -157,3 +157,55 @@ func TestAge(t *testing.T) {
 		}
 	}
 }
+
+// birthDateRef is BirthDate a byte at a time, as SPEC §2.2 says it.
+func birthDateRef(cpr []byte) (Date, bool) {
+	if len(cpr) != 10 {
+		return 0, false
+	}
+	for _, c := range cpr {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	d := func(i int) int { return int(cpr[i] - '0') }
+	dd, mm, yy, s := d(0)*10+d(1), d(2)*10+d(3), d(4)*10+d(5), d(6)
+	century := 1900
+	switch {
+	case (s == 4 || s == 9) && yy <= 36, s >= 5 && s <= 8 && yy <= 57:
+		century = 2000
+	case s >= 5 && s <= 8:
+		century = 1800
+	}
+	if !ValidDate(century+yy, mm, dd) {
+		return 0, false
+	}
+	return MkDate(century+yy, mm, dd), true
+}
+
+// TestBirthDateRef: BirthDate (eight bytes at a time) agrees with the
+// plain reference on every day, month, year and century digit, and on
+// numbers with a byte that is not a digit in any place.
+func TestBirthDateRef(t *testing.T) {
+	check := func(cpr []byte) {
+		d, ok := BirthDate(cpr)
+		rd, rok := birthDateRef(cpr)
+		if ok != rok || ok && d != rd {
+			t.Fatalf("BirthDate(%q) = %v %v, reference %v %v", cpr, d, ok, rd, rok)
+		}
+	}
+	cpr := []byte("0000000123")
+	for n := range 10000000 {
+		for i, k := 6, n; i >= 0; i, k = i-1, k/10 {
+			cpr[i] = byte('0' + k%10)
+		}
+		check(cpr)
+	}
+	for place := range 10 {
+		for c := range 256 {
+			b := []byte("2902964123")
+			b[place] = byte(c)
+			check(b)
+		}
+	}
+}

@@ -176,14 +176,14 @@ func (p *rowParser) parseSplit(line []byte, semis, lineNo int, row *Row) (ok boo
 		p.bad("cpr", "must be 10 digits")
 	case p.lastCPROK && cprCompare((*[10]byte)(cpr), &p.lastCPR) == 0:
 		row.CPR = p.lastCPR
-	case !allDigits(cpr):
-		p.bad("cpr", "must be 10 digits")
 	default:
-		if _, valid := BirthDate(cpr); !valid {
-			p.bad("cpr", "the birth date in it does not exist")
-		} else {
+		if _, valid := cprBirth((*[10]byte)(cpr)); valid {
 			copy(row.CPR[:], cpr)
 			p.lastCPR, p.lastCPROK = row.CPR, true
+		} else if !allDigits(cpr) {
+			p.bad("cpr", "must be 10 digits")
+		} else {
+			p.bad("cpr", "the birth date in it does not exist")
 		}
 	}
 
