@@ -60,12 +60,18 @@ type chunk struct {
 	trailerRows int      // data rows of the chunk before it
 	after       int      // the line after the trailer, if the chunk has one
 
-	valid  []Row // the valid rows
-	groups []int // sorted mode: where each group of one cpr starts in valid, then len(valid)
-	s      *sink // sorted mode: the groups between the first and the last, rendered
-	mid    bool  // s holds something
-	next   []int // the basis cursors after those groups
-	parts  [numParts0][]byte
+	// Sorted mode: the valid rows of the first group of one cpr, then
+	// those of the group being read; a group between the first and the
+	// last is evaluated and rendered into s as soon as it is complete, while
+	// its rows are still in the cache, and its place is used again.
+	valid     []Row
+	ngroups   int   // groups seen
+	firstEnd  int   // the first group is valid[:firstEnd] (once a second began)
+	lastStart int   // the group being read starts at valid[lastStart]
+	s         *sink // the groups between the first and the last, rendered
+	mid       bool  // s holds something
+	next      []int // the basis cursors after those groups
+	parts     [numParts0][]byte
 }
 
 type pipeline struct {
@@ -334,7 +340,7 @@ func (wk *worker) process(c *chunk) {
 	c.rep = Report{}
 	c.rows, c.fatal, c.unsorted = 0, nil, false
 	c.trailer, c.after, c.mid = 0, 0, false
-	c.valid, c.groups = c.valid[:0], c.groups[:0]
+	c.valid, c.ngroups, c.firstEnd, c.lastStart = c.valid[:0], 0, 0, 0
 	if !pl.sorted {
 		for i := range c.parts {
 			c.parts[i] = c.parts[i][:0]
@@ -415,7 +421,24 @@ func (wk *worker) process(c *chunk) {
 				c.unsorted = true
 				break
 			}
-			c.groups = append(c.groups, n)
+			// r begins a group: the one before it is complete.
+			switch {
+			case n == 0:
+			case c.ngroups == 1: // the first: it stays for the merger
+				c.firstEnd = n
+				if c.s == nil {
+					c.s = newSink(pl.e)
+				}
+				c.s.reset()
+				c.s.seek(&c.valid[0].CPR)
+			default: // one between the first and r's: evaluated now
+				c.s.citizen(c.valid[c.lastStart:n])
+				c.mid = true
+				c.valid[:c.lastStart+1][c.lastStart] = *r
+				c.valid = c.valid[:c.lastStart]
+			}
+			c.lastStart = len(c.valid)
+			c.ngroups++
 		}
 		c.valid = c.valid[:len(c.valid)+1]
 	}
@@ -429,23 +452,15 @@ func (wk *worker) process(c *chunk) {
 		wk.suspects = wk.suspects[:0]
 	}
 	if !pl.sorted || c.fatal != nil || c.unsorted {
+		c.mid = false // (what was rendered is not written)
 		return
 	}
-	c.groups = append(c.groups, len(c.valid))
-	if len(c.groups) < 4 { // fewer than three groups: nothing between the first and the last
-		return
+	if c.ngroups == 1 {
+		c.firstEnd = len(c.valid)
 	}
-	if c.s == nil {
-		c.s = newSink(pl.e)
+	if c.mid {
+		c.next = append(c.next[:0], c.s.next...)
 	}
-	s := c.s
-	s.reset()
-	s.seek(&c.valid[0].CPR)
-	for g := 1; g+2 < len(c.groups); g++ {
-		s.citizen(c.valid[c.groups[g]:c.groups[g+1]])
-	}
-	c.s, c.mid = s, true
-	c.next = append(c.next[:0], s.next...)
 }
 
 // merge takes the chunks back in order: the report, the citizens at the
@@ -461,7 +476,7 @@ func (pl *pipeline) merge(c *chunk) error {
 		}
 		return nil
 	}
-	if pl.sorted && c.fatal == nil && !c.unsorted && len(c.groups) > 1 {
+	if pl.sorted && c.fatal == nil && !c.unsorted && c.ngroups > 0 {
 		if err := pl.joinEdges(c); err != nil {
 			return err
 		}
@@ -523,7 +538,7 @@ func (pl *pipeline) merge(c *chunk) error {
 // first may continue the last group of the chunk before; the groups between
 // were rendered by the worker; the last may continue in the next chunk.
 func (pl *pipeline) joinEdges(c *chunk) error {
-	first := c.valid[c.groups[0]:c.groups[1]]
+	first := c.valid[:c.firstEnd]
 	if len(pl.pending) > 0 {
 		switch last := &pl.pending[0].CPR; {
 		case *last == first[0].CPR:
@@ -534,7 +549,7 @@ func (pl *pipeline) joinEdges(c *chunk) error {
 		}
 	}
 	pl.keep(first)
-	if len(c.groups) == 2 { // one group: it may go on
+	if c.ngroups == 1 { // it may go on
 		return nil
 	}
 	pl.flushPending()
@@ -542,7 +557,7 @@ func (pl *pipeline) joinEdges(c *chunk) error {
 		pl.w.write(c.s)
 		copy(pl.ms.next, c.next)
 	}
-	pl.keep(c.valid[c.groups[len(c.groups)-2]:])
+	pl.keep(c.valid[c.lastStart:])
 	return nil
 }
 
