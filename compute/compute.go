@@ -233,10 +233,19 @@ type emitter struct {
 }
 
 type vendorSlot struct {
-	v     *Vendor
-	w     [NumProducts]*productWriter // nil: not taken or not due
-	basis *Snapshot                   // nil: first delivery
-	bdate Date
+	v      *Vendor
+	w      [NumProducts]*productWriter // nil: not taken or not due
+	basis  *Snapshot                   // nil: first delivery
+	bdate  Date
+	served [1024]bool // v.Serves(k), without a map look-up per citizen
+}
+
+// serves is v.Serves(k).
+func (s *vendorSlot) serves(k uint16) bool {
+	if k < uint16(len(s.served)) {
+		return s.served[k]
+	}
+	return s.v.Serves(k)
 }
 
 func newEmitter(job Job, out Output) (*emitter, error) {
@@ -244,6 +253,9 @@ func newEmitter(job Job, out Output) (*emitter, error) {
 	for i := range job.Vendors {
 		v := &job.Vendors[i]
 		s := vendorSlot{v: v, basis: job.Basis[v.Name], bdate: job.AsOf.AddDays(-1)}
+		for k := range s.served {
+			s.served[k] = v.Serves(uint16(k))
+		}
 		if s.basis != nil {
 			s.bdate = s.basis.AsOf
 		}
@@ -325,7 +337,7 @@ func (s *sink) citizen(rows []Row) {
 		if slot.w[DagligeBeskeder] != nil {
 			s.beskeder(i, &r)
 		}
-		if !r.InSnapshot || !slot.v.Serves(r.Kommune) {
+		if !r.InSnapshot || !slot.serves(r.Kommune) {
 			continue
 		}
 		if slot.w[DagligOpdatering] != nil {
@@ -356,20 +368,20 @@ func (s *sink) beskeder(i int, r *Result) {
 		st := slot.basis.States
 		n := s.next[i]
 		for n < len(st) && string(st[n].CPR[:]) < string(r.CPR[:]) {
-			if slot.v.Serves(st[n].Kommune) {
+			if slot.serves(st[n].Kommune) {
 				w.udgaaet(&st[n])
 			}
 			n++
 		}
 		if n < len(st) && st[n].CPR == r.CPR {
-			if slot.v.Serves(st[n].Kommune) {
+			if slot.serves(st[n].Kommune) {
 				prev = &st[n]
 			}
 			n++
 		}
 		s.next[i] = n
 	}
-	if r.InSnapshot && slot.v.Serves(r.Kommune) {
+	if r.InSnapshot && slot.serves(r.Kommune) {
 		s.brows = w.beskeder(r, prev, slot.bdate, slot.basis != nil, s.brows)
 	} else if prev != nil {
 		w.udgaaet(prev)
@@ -390,7 +402,7 @@ func (s *sink) left(end []int) {
 			stop = end[i]
 		}
 		for ; s.next[i] < stop; s.next[i]++ {
-			if x := &st[s.next[i]]; slot.v.Serves(x.Kommune) {
+			if x := &st[s.next[i]]; slot.serves(x.Kommune) {
 				s.out[i][DagligeBeskeder].udgaaet(x)
 			}
 		}
