@@ -212,35 +212,70 @@ func (p *rowParser) parseSplit(line []byte, semis, lineNo int, row *Row) (ok boo
 
 	row.Til = NoDate
 	if til := p.get(colTil); len(til) > 0 {
-		if d, dok := ParseDate(til); !dok {
-			p.bad("til", dateProblem(til))
-		} else {
+		if d, dok := ParseDate(til); dok {
 			row.Til = d
-			switch {
-			case row.Type == TypeDagpengeperiode || row.Type == TypeSamtale || row.Type == TypeIndkaldelse:
-				p.bad("til", "must be empty for "+row.Type.String())
-			case fraOK && d < row.Fra:
-				p.bad("til", "is before fra")
-			}
-		}
-	}
-
-	timer := p.get(colTimer)
-	switch {
-	case row.Type == TypeLedig:
-		if t, tok := parseHours(timer); !tok {
-			p.bad("timer", hoursProblem(timer))
 		} else {
-			row.Timer = t
+			p.bad("til", dateProblem(til))
 		}
-	case len(timer) > 0 && row.Type != 0:
-		p.bad("timer", "must be empty for "+row.Type.String())
 	}
 
-	p.parseKode(row, p.get(colKode))
-
-	if fraOK && row.Type == TypeSamtale && row.Fra > p.asOf {
-		p.bad("fra", "an interview (SAMTALE) cannot be dated after the extract's as-of date")
+	// What depends on the type, with one branch on it (the type changes
+	// from row to row, so each such branch is a likely misprediction): the
+	// til, timer and kode columns, in that order, then an interview's date.
+	timer, kode := p.get(colTimer), p.get(colKode)
+	switch row.Type {
+	case TypeKontaktgruppe:
+		p.tilAfterFra(row, fraOK)
+		p.noTimer(row, timer)
+		if g := parseGroup(kode); g != GroupNone {
+			row.Group, row.Kode = g, g.String()
+		} else {
+			p.unknownKode(row, kode)
+		}
+	case TypeDagpengeperiode:
+		p.noTil(row)
+		p.noTimer(row, timer)
+		p.noKode(row, kode)
+	case TypeLedig:
+		p.tilAfterFra(row, fraOK)
+		if t, tok := parseHours(timer); tok {
+			row.Timer = t
+		} else {
+			p.bad("timer", hoursProblem(timer))
+		}
+		p.noKode(row, kode)
+	case TypeSamtale, TypeIndkaldelse:
+		p.noTil(row)
+		p.noTimer(row, timer)
+		switch string(kode) {
+		case KodeJob:
+			row.Kode = KodeJob
+		case KodeFaelles:
+			row.Kode = KodeFaelles
+		default:
+			p.unknownKode(row, kode)
+		}
+		if fraOK && row.Type == TypeSamtale && row.Fra > p.asOf {
+			p.bad("fra", "an interview (SAMTALE) cannot be dated after the extract's as-of date")
+		}
+	case TypeAktivering:
+		p.tilAfterFra(row, fraOK)
+		p.noTimer(row, timer)
+		if c, ok := activationCode(kode); ok {
+			row.Kode = c
+		} else {
+			p.unknownKode(row, kode)
+		}
+	case TypeFritagelse:
+		p.tilAfterFra(row, fraOK)
+		p.noTimer(row, timer)
+		if len(kode) >= 1 && len(kode) <= 10 && allUpperDigits(kode) {
+			row.Kode = p.str(kode)
+		} else {
+			p.bad("kode", "must be a reason code of 1–10 characters A–Z and 0–9")
+		}
+	default: // an unknown type, already reported: its til is still checked
+		p.tilAfterFra(row, fraOK)
 	}
 
 	if d, dok := p.timestamp(p.get(colRegistreret)); !dok {
@@ -253,46 +288,44 @@ func (p *rowParser) parseSplit(line []byte, semis, lineNo int, row *Row) (ok boo
 	return !p.failed
 }
 
-func (p *rowParser) parseKode(row *Row, kode []byte) {
-	switch row.Type {
-	case TypeKontaktgruppe:
-		if g := parseGroup(kode); g != GroupNone {
-			row.Group, row.Kode = g, g.String()
-			return
-		}
-	case TypeDagpengeperiode, TypeLedig:
-		if len(kode) == 0 {
-			return
-		}
-		p.bad("kode", "must be empty for "+row.Type.String())
-		return
-	case TypeSamtale, TypeIndkaldelse:
-		switch string(kode) {
-		case KodeJob:
-			row.Kode = KodeJob
-			return
-		case KodeFaelles:
-			row.Kode = KodeFaelles
-			return
-		}
-	case TypeAktivering:
-		for _, c := range activationCodes {
-			if string(kode) == c {
-				row.Kode = c
-				return
-			}
-		}
-	case TypeFritagelse:
-		if len(kode) >= 1 && len(kode) <= 10 && allUpperDigits(kode) {
-			row.Kode = p.str(kode)
-			return
-		}
-		p.bad("kode", "must be a reason code of 1–10 characters A–Z and 0–9")
-		return
-	default:
-		return // unknown type: already reported
+// tilAfterFra reports a til before fra (for the types with a period).
+func (p *rowParser) tilAfterFra(row *Row, fraOK bool) {
+	if fraOK && row.Til != NoDate && row.Til < row.Fra {
+		p.bad("til", "is before fra")
 	}
+}
+
+// noTil reports a til for a type without a period.
+func (p *rowParser) noTil(row *Row) {
+	if row.Til != NoDate {
+		p.bad("til", "must be empty for "+row.Type.String())
+	}
+}
+
+func (p *rowParser) noTimer(row *Row, timer []byte) {
+	if len(timer) > 0 {
+		p.bad("timer", "must be empty for "+row.Type.String())
+	}
+}
+
+func (p *rowParser) noKode(row *Row, kode []byte) {
+	if len(kode) > 0 {
+		p.bad("kode", "must be empty for "+row.Type.String())
+	}
+}
+
+func (p *rowParser) unknownKode(row *Row, kode []byte) {
 	p.bad("kode", fmt.Sprintf("unknown code %s for type %s", safeQuote(kode), row.Type))
+}
+
+// activationCode is the activation code kode, if it is one.
+func activationCode(kode []byte) (string, bool) {
+	for _, c := range activationCodes {
+		if string(kode) == c {
+			return c, true
+		}
+	}
+	return "", false
 }
 
 func parseGroup(b []byte) Group {
