@@ -331,6 +331,10 @@ func (s *sink) seek(cpr *[10]byte) {
 // it, after the UDGAAET rows of the basis states before it.
 func (s *sink) citizen(rows []Row) {
 	r := evaluate(rows, s.e.job.AsOf, s.e.job.Calendar, &s.ev)
+	// The rows of daglig-opdatering and ugeopdatering do not depend on the
+	// vendor: rendered for the first vendor that serves the citizen, they
+	// are copied for the others.
+	var first [NumProducts]rendered
 	for i := range s.e.slots {
 		slot := &s.e.slots[i]
 		out := &s.out[i]
@@ -340,11 +344,23 @@ func (s *sink) citizen(rows []Row) {
 		if !r.InSnapshot || !slot.serves(r.Kommune) {
 			continue
 		}
-		if slot.w[DagligOpdatering] != nil {
-			out[DagligOpdatering].dagligOpdatering(&r)
-		}
-		if slot.w[Ugeopdatering] != nil {
-			s.acts = out[Ugeopdatering].ugeopdatering(&r, s.e.weekStart, s.e.job.AsOf, s.acts)
+		for _, p := range [...]Product{DagligOpdatering, Ugeopdatering} {
+			if slot.w[p] == nil {
+				continue
+			}
+			pc, f := &out[p], &first[p]
+			if f.piece != nil {
+				pc.buf = append(pc.buf, f.piece.buf[f.from:f.to]...)
+				pc.rows += f.rows
+				continue
+			}
+			f.piece, f.from, f.rows = pc, len(pc.buf), pc.rows
+			if p == DagligOpdatering {
+				pc.dagligOpdatering(&r)
+			} else {
+				s.acts = pc.ugeopdatering(&r, s.e.weekStart, s.e.job.AsOf, s.acts)
+			}
+			f.to, f.rows = len(pc.buf), pc.rows-f.rows
 		}
 	}
 	if r.InSnapshot {
@@ -356,6 +372,13 @@ func (s *sink) citizen(rows []Row) {
 			s.states = append(s.states, StateOf(&r))
 		}
 	}
+}
+
+// rendered is where one citizen's rows of a product were rendered.
+type rendered struct {
+	piece    *piece
+	from, to int
+	rows     int
 }
 
 // beskeder merges the vendor's basis snapshot with the citizen at A: states
