@@ -127,11 +127,40 @@ func AppendDate(b []byte, d Date) []byte {
 	if d == NoDate {
 		return b
 	}
-	y, m, day := d.YMD()
-	return append(b,
-		byte('0'+y/1000%10), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
-		byte('0'+m/10), byte('0'+m%10), '-',
-		byte('0'+day/10), byte('0'+day%10))
+	var y, m, day int
+	if i := monthOf(d); i >= 0 {
+		y, m, day = monthTableFrom+i/12, i%12+1, int(d-monthStart[i])+1
+	} else {
+		y, m, day = d.YMD()
+	}
+	c, yy, mm, dd := &twoDigits[y/100%100], &twoDigits[y%100], &twoDigits[m], &twoDigits[day]
+	return append(b, c[0], c[1], yy[0], yy[1], '-', mm[0], mm[1], '-', dd[0], dd[1])
+}
+
+// twoDigits is every number below 100 in two digits.
+var twoDigits = func() (t [100][2]byte) {
+	for i := range t {
+		t[i] = [2]byte{byte('0' + i/10), byte('0' + i%10)}
+	}
+	return t
+}()
+
+// monthOf is the index in monthStart of d's month, or -1 when d is outside
+// the table's years.
+func monthOf(d Date) int {
+	first, last := monthStart[0], monthStart[len(monthStart)-1]
+	if d < first || d >= last+Date(monthDays[len(monthDays)-1]) {
+		return -1
+	}
+	// 4,800 months in 146,097 days (400 years): the estimate is off by
+	// at most one month.
+	i := int(int64(d-first) * 4800 / 146097)
+	if i >= len(monthStart) || monthStart[i] > d {
+		i--
+	} else if i+1 < len(monthStart) && monthStart[i+1] <= d {
+		i++
+	}
+	return i
 }
 
 // String returns d as YYYY-MM-DD ("" for NoDate).

@@ -1,6 +1,7 @@
 package compute
 
 import (
+	"fmt"
 	"testing"
 	"time"
 	_ "time/tzdata" // Europe/Copenhagen for the DST check, also where the OS has no zoneinfo
@@ -329,5 +330,22 @@ func TestDSTIrrelevant(t *testing.T) {
 	// Mar 31 → Oct 28 = 0 (Mar) + 30 + 31 + 30 + 31 + 31 + 30 + 28 = 211 days.
 	if n := mustDate(t, "2019-10-28") - mustDate(t, "2019-03-31"); n != 211 {
 		t.Errorf("2019-03-31 → 2019-10-28 = %d days, want 211", n)
+	}
+}
+
+// TestAppendDateEveryDay: AppendDate (a table of months) prints every day
+// in and around the table's years as YMD says, and the years far outside.
+func TestAppendDateEveryDay(t *testing.T) {
+	check := func(d Date) {
+		y, m, day := d.YMD()
+		if got, want := string(AppendDate(nil, d)), fmt.Sprintf("%04d-%02d-%02d", y, m, day); got != want {
+			t.Fatalf("AppendDate(%d) = %s, want %s", d, got, want)
+		}
+	}
+	for d := MkDate(monthTableFrom-1, 11, 1); d < MkDate(monthTableTo+1, 2, 1); d++ {
+		check(d)
+	}
+	for _, d := range []Date{MkDate(1, 1, 1), MkDate(999, 12, 31), MkDate(9999, 12, 31)} {
+		check(d)
 	}
 }
