@@ -18,21 +18,33 @@ type masks struct {
 	n              int // the data's words
 }
 
-// build fills m for data.
-func (m *masks) build(data []byte) {
+// prepare sizes m for data, with none of its words built yet.
+func (m *masks) prepare(data []byte) {
 	n := (len(data) + 63) / 64
 	m.n = n
 	m.semi, m.nl, m.high = growWords(m.semi, n+2), growWords(m.nl, n+2), growWords(m.high, n+2)
 	clear(m.semi[n:])
 	clear(m.nl[n:])
 	clear(m.high[n:])
-	full := len(data) / 64
-	buildMasks(data[:full*64], m.semi[:full], m.nl[:full], m.high[:full])
-	if full < n {
+}
+
+// fill builds the words [from, to) of m for data.
+func (m *masks) fill(data []byte, from, to int) {
+	full := min(to, len(data)/64)
+	if from < full {
+		buildMasks(data[from*64:full*64], m.semi[from:full], m.nl[from:full], m.high[from:full])
+	}
+	if to > full && to == m.n && len(data)%64 != 0 {
 		var tail [64]byte // zeros: none of the three
 		copy(tail[:], data[full*64:])
-		masksGo(tail[:], m.semi[full:n], m.nl[full:n], m.high[full:n])
+		masksGo(tail[:], m.semi[full:to], m.nl[full:to], m.high[full:to])
 	}
+}
+
+// build fills m for data.
+func (m *masks) build(data []byte) {
+	m.prepare(data)
+	m.fill(data, 0, m.n)
 }
 
 func growWords(w []uint64, n int) []uint64 {
@@ -73,14 +85,30 @@ func masksGo(data []byte, semi, nl, high []uint64) {
 
 // lineScanner walks the lines of a chunk through its masks.
 type lineScanner struct {
-	data []byte
-	m    masks
-	off  int // where the next line starts
+	data  []byte
+	m     masks
+	off   int // where the next line starts
+	built int // the words of m built so far
 }
 
+// maskBlock is how many words of the masks are built at a time, just ahead
+// of the lines read from them: 32 KiB of data, so that the parser reads the
+// bytes while the building has left them in the cache.
+const maskBlock = 512
+
 func (s *lineScanner) reset(data []byte) {
-	s.data, s.off = data, 0
-	s.m.build(data)
+	s.data, s.off, s.built = data, 0, 0
+	s.m.prepare(data)
+}
+
+// ensure builds the masks up to word w (not included), at least a block.
+func (s *lineScanner) ensure(w int) {
+	if w <= s.built || s.built >= s.m.n {
+		return
+	}
+	to := min(max(w, s.built+maskBlock), s.m.n)
+	s.m.fill(s.data, s.built, to)
+	s.built = to
 }
 
 // next returns the next line (without its '\n') and what scanLine returns
@@ -96,6 +124,9 @@ func (s *lineScanner) next(pos *[numCols + 1]int) (line []byte, semis int, ascii
 	// from start as two words, lo and hi, without a loop over words (whose
 	// exits the branch predictor cannot guess: lines start anywhere in a word).
 	w, sh := start/64, uint(start%64)
+	if w+3 > s.built {
+		s.ensure(w + 3)
+	}
 	nl, sc, hb := s.m.nl[w:w+3], s.m.semi[w:w+3], s.m.high[w:w+3]
 	nlLo, nlHi := nl[0]>>sh|nl[1]<<(64-sh), nl[1]>>sh|nl[2]<<(64-sh)
 	e := bits.TrailingZeros64(nlLo)
@@ -138,6 +169,7 @@ func (s *lineScanner) nextLong(pos *[numCols + 1]int) (line []byte, semis int, a
 		if w++; w >= s.m.n {
 			break
 		}
+		s.ensure(w + 1)
 		m = s.m.nl[w]
 	}
 	s.off = end + 1

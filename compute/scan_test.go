@@ -54,6 +54,12 @@ func TestScanLine(t *testing.T) {
 	for range 200 {
 		checkLineScanner(t, randomLines(r, 1000+r.IntN(5000)))
 	}
+	// Over several blocks of masks (maskBlock), with lines across their
+	// edges, short and long.
+	for range 5 {
+		checkLineScanner(t, randomLines(r, 3*64*maskBlock+r.IntN(64*maskBlock)))
+		checkLineScanner(t, scanInput()[:2*64*maskBlock+r.IntN(64*maskBlock)])
+	}
 }
 
 // FuzzLineScanner checks the chunk scanner (bitmaps and line walk) and
