@@ -34,6 +34,10 @@ type Job struct {
 	// Snapshot asks Compute to return the snapshot of this extract, to be kept
 	// as the basis of later deliveries.
 	Snapshot bool
+	// ValidateOnly reads and validates the extract (SPEC §1) and computes
+	// nothing: the rows may be in any order, and the Outcome has only the
+	// report. Vendors and Snapshot are not used.
+	ValidateOnly bool
 
 	// Workers is the number of goroutines that parse and evaluate; 0 means
 	// GOMAXPROCS.
@@ -121,6 +125,9 @@ func Compute(r io.Reader, job Job, out Output) (*Outcome, error) {
 	if err != nil {
 		return &Outcome{Report: reportOf(err)}, err
 	}
+	if job.ValidateOnly {
+		job.Vendors, job.Snapshot = nil, false
+	}
 	e, err := newEmitter(job, out)
 	if err != nil {
 		return &Outcome{Report: rd.Report()}, err
@@ -133,6 +140,15 @@ func Compute(r io.Reader, job Job, out Output) (*Outcome, error) {
 			first, ok := job.Repeats[line]
 			return first, ok
 		}
+	}
+	if job.ValidateOnly {
+		for err == nil {
+			_, err = rd.Next()
+		}
+		if err != io.EOF {
+			return &Outcome{Report: rd.Report()}, err
+		}
+		return &Outcome{Report: rd.Report()}, nil
 	}
 	s, w := newSink(e), newWriter(e)
 	each := func(rows []Row) error {

@@ -80,6 +80,7 @@ type pipeline struct {
 	e        *emitter
 	workers  int
 	sorted   bool
+	validate bool     // Job.ValidateOnly: neither sorted nor buffered, rows are only validated
 	ids      *idStore // the first step of finding repeated ids (ids.go), or nil
 	mu       sync.Mutex
 	suspects []suspectRow // the second step's rows
@@ -99,7 +100,8 @@ type pipeline struct {
 
 func runPipeline(rd *Reader, e *emitter) (*Outcome, error) {
 	job := e.job
-	pl := &pipeline{rd: rd, job: job, e: e, sorted: !job.Buffered, workers: job.Workers, sc: job.Scratch}
+	pl := &pipeline{rd: rd, job: job, e: e, sorted: !job.Buffered && !job.ValidateOnly, validate: job.ValidateOnly,
+		workers: job.Workers, sc: job.Scratch}
 	if pl.workers <= 0 {
 		pl.workers = runtime.GOMAXPROCS(0)
 	}
@@ -157,7 +159,7 @@ func runPipeline(rd *Reader, e *emitter) (*Outcome, error) {
 			err = &RepeatsError{Repeats: m}
 		}
 	}
-	if err == nil && !pl.sorted {
+	if err == nil && !pl.sorted && !pl.validate {
 		err = pl.computeParts()
 	}
 	if err != nil {
@@ -341,7 +343,7 @@ func (wk *worker) process(c *chunk) {
 	c.rows, c.fatal, c.unsorted = 0, nil, false
 	c.trailer, c.after, c.mid = 0, 0, false
 	c.valid, c.ngroups, c.firstEnd, c.lastStart = c.valid[:0], 0, 0, 0
-	if !pl.sorted {
+	if !pl.sorted && !pl.validate {
 		for i := range c.parts {
 			c.parts[i] = c.parts[i][:0]
 		}
@@ -408,7 +410,7 @@ func (wk *worker) process(c *chunk) {
 				wk.suspects = append(wk.suspects, suspectRow{id: string(p.get(colID)), line: lineNo, invalid: !ok})
 			}
 		}
-		if !ok {
+		if !ok || pl.validate {
 			continue
 		}
 		if !pl.sorted {
@@ -481,7 +483,7 @@ func (pl *pipeline) merge(c *chunk) error {
 			return err
 		}
 	}
-	if !pl.sorted {
+	if !pl.sorted && !pl.validate {
 		for k := range c.parts {
 			if len(c.parts[k]) == 0 {
 				continue

@@ -233,6 +233,7 @@ func TestPipelineBadInputMatchesReference(t *testing.T) {
 		return strings.Join(f(append([]string(nil), lines...)), "")
 	}
 	long := strings.Repeat("x", 20000) + "\n"
+	id := func(line string) string { return line[:strings.IndexByte(line, ';')] }
 	var gzBuf bytes.Buffer
 	gzBuf.Write(gzipped(t, []byte(good)))
 	truncGz := gzBuf.Bytes()[:gzBuf.Len()/2]
@@ -263,15 +264,18 @@ func TestPipelineBadInputMatchesReference(t *testing.T) {
 		{"CRLF and a BOM", "\uFEFF" + strings.ReplaceAll(good, "\n", "\r\n"), nil, 0},
 		{"no line end at the end", strings.TrimSuffix(good, "\n"), nil, 0},
 		{"unsorted", with(func(l []string) []string { l[1000], l[3000] = l[3000], l[1000]; return l }), nil, 0},
+		{"repeated id", with(func(l []string) []string { l[40] = id(l[10]) + l[40][len(id(l[40])):]; return l }), nil, 0},
+		{"repeated id tolerated", with(func(l []string) []string { l[40] = id(l[10]) + l[40][len(id(l[40])):]; return l }), nil, 1},
 		{"truncated gzip", "", truncGz, 0},
 	}
 	defer compute.SetChunkSizeForTest(9000)()
 	cal := compute.NewCalendar(nil, nil)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			for _, buffered := range []bool{false, true} {
-				job := compute.Job{AsOf: asOf, Calendar: cal, Vendors: testVendors(), Buffered: buffered,
-					Reader: compute.ReaderOptions{MaxRejectedRows: c.tolerance}}
+			// Streamed, buffered, and only validated (in any order).
+			for _, mode := range []string{"streamed", "buffered", "validated"} {
+				job := compute.Job{AsOf: asOf, Calendar: cal, Vendors: testVendors(), Buffered: mode == "buffered",
+					ValidateOnly: mode == "validated", Reader: compute.ReaderOptions{MaxRejectedRows: c.tolerance}}
 				run := func(j compute.Job) (*compute.Outcome, buffers, error) {
 					for { // again as long as a RepeatsError asks for it
 						var r io.Reader = strings.NewReader(c.text)
@@ -295,19 +299,25 @@ func TestPipelineBadInputMatchesReference(t *testing.T) {
 				roc, want, rerr := run(ref)
 				oc, got, err := run(job)
 				if fmt.Sprint(err) != fmt.Sprint(rerr) {
-					t.Fatalf("buffered %v: %v, reference %v", buffered, err, rerr)
+					t.Fatalf("%s: %v, reference %v", mode, err, rerr)
 				}
 				if errors.Is(err, compute.ErrUnsorted) {
+					if mode == "validated" {
+						t.Fatal("validated: ErrUnsorted")
+					}
 					continue
 				}
 				var a, b bytes.Buffer
 				roc.Report.WriteTo(&a)
 				oc.Report.WriteTo(&b)
 				if a.String() != b.String() {
-					t.Fatalf("buffered %v: report\n%s\nreference\n%s", buffered, &b, &a)
+					t.Fatalf("%s: report\n%s\nreference\n%s", mode, &b, &a)
 				}
 				if err == nil && !sameFiles(want, got) {
-					t.Fatalf("buffered %v: the files differ from the reference's", buffered)
+					t.Fatalf("%s: the files differ from the reference's", mode)
+				}
+				if mode == "validated" && (len(got) > 0 || oc.Report.Rows == 0 && err == nil) {
+					t.Fatalf("validated: %d files, %d rows", len(got), oc.Report.Rows)
 				}
 			}
 		})

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"leverance/compute"
@@ -22,22 +23,21 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	path := fs.Arg(0)
-	in, err := extract.Open(path, *asOf)
-	if err != nil {
+	// The parallel pipeline, validating only: the rows may be in any order,
+	// memory does not grow with the file, and repeated ids are decided by
+	// comparing the ids themselves.
+	job := compute.Job{ValidateOnly: true, Reader: compute.ReaderOptions{MaxRejectedRows: *tolerance}}
+	res, err := extract.ComputeWith(path, job, nil, func() {}, extract.Options{AsOf: *asOf, NoSHA256: true})
+	var ue extract.UsageError
+	var pe *os.PathError
+	if errors.As(err, &ue) || errors.As(err, &pe) && res == nil {
 		fmt.Fprintf(stderr, "leverance validate: %v\n", err)
 		return exitUsage
 	}
-	defer in.Close()
-	rd, err := compute.NewReader(in, compute.ReaderOptions{AsOf: in.Name.AsOf, MaxRejectedRows: *tolerance})
-	for err == nil {
-		_, err = rd.Next()
-	}
 	var rej *compute.RejectedError
 	switch {
-	case err == io.EOF:
-		r := rd.Report()
-		r.File = filepath.Base(path)
-		r.WriteTo(stdout)
+	case err == nil:
+		res.Report.WriteTo(stdout)
 		return exitOK
 	case errors.As(err, &rej):
 		rej.Report.File = filepath.Base(path)

@@ -98,12 +98,16 @@ type Result struct {
 // Options are the file-system side of computing an extract.
 type Options struct {
 	// TempDir is where the scratch files of compute go (compute.Scratch):
-	// 8 bytes a row to find repeated ids and, for an extract not
-	// sorted by cpr, about 40 bytes a row more. "" means os.TempDir().
+	// 8 bytes a row to find repeated ids (beyond what memory holds: see
+	// compute/ids.go) and, for an extract not sorted by cpr, about 27 bytes
+	// a row more. "" means os.TempDir().
 	TempDir string
 	// NoSHA256 skips hashing the raw file, for callers that do not report
 	// it: at national scale the hash costs about a second of CPU.
 	NoSHA256 bool
+	// AsOf (YYYY-MM-DD), when given, is the as-of date instead of the one
+	// in the file's name (see Open).
+	AsOf string
 }
 
 // Compute runs compute over the extract at path with the default Options.
@@ -124,7 +128,7 @@ func ComputeWith(path string, job compute.Job, out compute.Output, reset func(),
 		job.Scratch = diskScratch{dir: opt.TempDir}
 	}
 	for {
-		in, err := Open(path, "")
+		in, err := Open(path, opt.AsOf)
 		if err != nil {
 			return nil, err
 		}
