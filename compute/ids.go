@@ -18,8 +18,8 @@ import (
 //     byte of the hash, and at the end looks for hashes that occur more
 //     than once, one partition at a time: a partition of a national extract
 //     is under 1 MB, checked with a small open addressing table. The hashes
-//     stay in memory, in blocks, up to a budget (idMemoryBudget: 128 MiB,
-//     16 million rows, by default); beyond it whole partitions go to
+//     stay in memory, in blocks, up to a budget (idMemoryBudget: 32 MiB,
+//     4 million rows, by default); beyond it whole partitions go to
 //     scratch files, the highest first, 8 bytes a row, and every later hash
 //     of a partition on file goes to its file. A partition larger than
 //     idPartLimit goes to a file too, and is split again by the next byte
@@ -49,7 +49,7 @@ const (
 // allows it (see idMemoryBudget); idPartLimit the largest partition that is
 // checked at once. Variables for the tests.
 var (
-	idMemory    int64 = 128 << 20
+	idMemory    int64 = 32 << 20
 	idPartLimit int64 = 16 << 20
 )
 
@@ -187,9 +187,9 @@ func (s *idStore) write(p *idPart, b []uint64) {
 			return
 		}
 	}
-	s.enc = s.enc[:0]
-	for _, h := range b {
-		s.enc = binary.LittleEndian.AppendUint64(s.enc, h)
+	s.enc = grow(s.enc, idRecord*len(b))
+	for i, h := range b {
+		binary.LittleEndian.PutUint64(s.enc[idRecord*i:], h)
 	}
 	if p.f.write(s.enc); p.f.err != nil {
 		s.err = p.f.err

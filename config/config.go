@@ -31,7 +31,7 @@ type Config struct {
 	// OutboxRetentionDays keeps delivered files in local outboxes (default 14).
 	OutboxRetentionDays int `toml:"outbox_retention_days"`
 	// MemoryLimitMiB bounds compute's memory for an extract not sorted by
-	// cpr (default 1024); an eighth of it, at most 128 MiB, holds the id
+	// cpr (default 1024); an eighth of it, at most 32 MiB, holds the id
 	// hashes of any extract before they go to scratch files; see
 	// docs/performance.md.
 	MemoryLimitMiB int `toml:"memory_limit_mib"`

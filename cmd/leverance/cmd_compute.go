@@ -22,8 +22,8 @@ func cmdCompute(args []string, stdout, stderr io.Writer) int {
 	extractPath := fs.String("extract", "", "the extract `file` (A from its name)")
 	basis := fs.String("basis", "", "the extract `file` behind the last delivered daglige-beskeder (B); without it, the first-delivery rule applies")
 	outDir := fs.String("out", "", "output `directory`: files go to DIR/<vendor>/")
-	memLimit := fs.String("memory-limit", "1GiB", "the most memory an extract not sorted by cpr may take while it is computed; an eighth of it, at most 128 MiB, holds the id hashes of any extract (`size`: bytes, or with KiB, MiB or GiB)")
-	tempDir := fs.String("temp-dir", "", "`directory` for the scratch files (8 bytes a row beyond the first 16 million, about 27 more for an extract not sorted by cpr); default $TMPDIR or /tmp")
+	memLimit := fs.String("memory-limit", "1GiB", "the most memory an extract not sorted by cpr may take while it is computed; an eighth of it, at most 32 MiB, holds the id hashes of any extract (`size`: bytes, or with KiB, MiB or GiB)")
+	tempDir := fs.String("temp-dir", "", "`directory` for the scratch files (8 bytes a row beyond the first 4 million, about 27 more for an extract not sorted by cpr); default $TMPDIR or /tmp")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
 	}

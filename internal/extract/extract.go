@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"leverance/compute"
 )
@@ -137,6 +138,12 @@ func ComputeWith(path string, job compute.Job, out compute.Output, reset func(),
 		}
 		job.AsOf = in.Name.AsOf
 		oc, err := compute.Compute(in, job, out)
+		// What the run kept that grows with the extract (up to 32 MiB of
+		// id hashes, compute/ids.go) is garbage now: collecting it at once,
+		// with little else left on the heap, keeps a next run, or the next
+		// extract in the same process, from piling its own on top before
+		// the collector's next turn (which comes when the heap has doubled).
+		runtime.GC()
 		if err == nil && !opt.NoSHA256 {
 			// Hash what follows the trailer too (nothing, for a valid file).
 			_, err = io.Copy(io.Discard, hashingReader{in})
