@@ -10,12 +10,14 @@
 #
 # Usage: scripts/bench-compute.sh [--no-doc]
 # Env:   CITIZENS (default 1000000: about 24 million rows, 1.8 GB), COUNT (3),
+#        WARMUP (1: rounds run first and not counted),
 #        BENCH_DIR (./bench, gitignored: the extracts are generated once, seeded,
 #        and kept there), MEMORY_LIMIT for compute (1GiB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CITIZENS=${CITIZENS:-1000000}
 COUNT=${COUNT:-3}
+WARMUP=${WARMUP:-1}
 BENCH_DIR=${BENCH_DIR:-bench}
 MEMORY_LIMIT=${MEMORY_LIMIT:-1GiB}
 SEED=1
@@ -106,7 +108,17 @@ add "SHA-256 of the extract (Go)" "$BIN/benchfloor" sha256 "$SORTED"
 median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "# compute benchmark: $CITIZENS citizens, median of $COUNT rounds" >&2
+# One round that is not counted: on this kind of VM the first two-core runs
+# after a quiet spell were up to 40 % slower in CPU time than the same runs a
+# minute later (the one-core floor was not), which made the first round an
+# outlier in most runs. Every command runs once here, so every measured
+# round starts from the same warm state.
+for ((w = 0; w < WARMUP; w++)); do
+	for key in "${ORDER[@]}"; do
+		eval "${CMD[$key]}" >/dev/null 2>"$BENCH_DIR/stderr.txt" || { cat "$BENCH_DIR/stderr.txt" >&2; exit 1; }
+	done
+done
+echo "# compute benchmark: $CITIZENS citizens, median of $COUNT rounds after $WARMUP uncounted" >&2
 for ((round = 1; round <= COUNT; round++)); do
 	for key in "${ORDER[@]}"; do
 		eval "/usr/bin/time -f '%e %M %U %S' -o '$BENCH_DIR/time.txt' ${CMD[$key]}" >/dev/null 2>"$BENCH_DIR/stderr.txt" ||
@@ -140,7 +152,7 @@ met() { awk -v r="$1" -v t="$2" 'BEGIN {print (r <= t) ? "met" : "missed"}'; }
 
 report() {
 	echo "Measured $(date -u +%Y-%m-%d) by \`scripts/bench-compute.sh\` (\`make bench\`): $CITIZENS citizens, $ROWS rows,"
-	echo "$((SIZE / 1000000)) MB ($((GZSIZE / 1000000)) MB gzipped), seed $SEED, 3 vendors taking every product, median of $COUNT rounds"
+	echo "$((SIZE / 1000000)) MB ($((GZSIZE / 1000000)) MB gzipped), seed $SEED, 3 vendors taking every product, median of $COUNT rounds after $WARMUP not counted"
 	echo "(each round runs every line once), the files in the page cache."
 	echo "Machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(free -g | awk '/^Mem:/ {print $2}') GiB; $(go version | cut -d' ' -f3);"
 	echo "load average before $LOAD_BEFORE, after $LOAD_AFTER (other jobs shared the machine when the load is above 0)."
