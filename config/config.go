@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -87,7 +88,15 @@ type Outbox struct {
 // SFTPServer is the [sftp_server] table; an empty Listen turns it off.
 type SFTPServer struct {
 	Listen *string `toml:"listen"`
+	// Algorithms is the SSH algorithm profile: "modern", "compatible" (the
+	// default) or "legacy" (docs/operations.md).
+	Algorithms string `toml:"algorithms"`
 }
+
+// The [sftp_server] algorithms profiles; DefaultSFTPAlgorithms when unset.
+var SFTPAlgorithms = []string{"modern", "compatible", "legacy"}
+
+const DefaultSFTPAlgorithms = "compatible"
 
 // Receipts is the [receipts] table: the receipts log's signing key. Without
 // signing_key the key comes from systemd's LoadCredential= (a credential
@@ -250,6 +259,9 @@ func (c *Config) applyDefaults() {
 	if c.HTTP.Listen == nil {
 		c.HTTP.Listen = ptr(DefaultHTTPListen)
 	}
+	if c.SFTPServer.Algorithms == "" {
+		c.SFTPServer.Algorithms = DefaultSFTPAlgorithms
+	}
 	if c.Product == nil {
 		c.Product = map[string]Window{}
 	}
@@ -337,6 +349,9 @@ func (c *Config) validate(v *validator) {
 		if l.addr != "" && !strings.Contains(l.addr, ":") {
 			v.add(l.key, fmt.Sprintf("%q must be host:port, or \"\" for off", l.addr))
 		}
+	}
+	if !slices.Contains(SFTPAlgorithms, c.SFTPServer.Algorithms) {
+		v.add("sftp_server.algorithms", fmt.Sprintf("%q must be one of modern, compatible, legacy", c.SFTPServer.Algorithms))
 	}
 }
 

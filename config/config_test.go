@@ -36,6 +36,9 @@ func TestParseDefaults(t *testing.T) {
 	if c.Vendor[0].Outbox.Path != "outbox/kmd-opera" || c.Resolve(c.Vendor[0].Outbox.Path) != "/var/lib/leverance/outbox/kmd-opera" {
 		t.Errorf("outbox path %q", c.Vendor[0].Outbox.Path)
 	}
+	if c.SFTPServer.Algorithms != "compatible" {
+		t.Errorf("sftp_server.algorithms default = %q, want compatible", c.SFTPServer.Algorithms)
+	}
 	if *c.SFTPServer.Listen != "127.0.0.1:2222" || *c.HTTP.Listen != "127.0.0.1:8080" {
 		t.Errorf("listen defaults")
 	}
@@ -97,6 +100,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"[[vendor]]\nname = \"x\"\nmunicipalities = [\"101\"]\nproducts=[\"ugeopdatering\"]\n[vendor.outbox]\nkind=\"local\"\npath=\"o\"\n[[vendor]]\nname = \"y\"\nmunicipalities = [\"101\"]\nproducts=[\"ugeopdatering\"]\n[vendor.outbox]\nkind=\"local\"\npath=\"o\"", "vendor[1].outbox.path", "also the outbox of vendor[0]"},
 		{"[[vendor]]\nname = \"x\"\nmunicipalities = [\"101\"]\nproducts=[\"ugeopdatering\"]\n[vendor.outbox]\nkind=\"local\"\n[[vendor]]\nname = \"x\"\nmunicipalities = [\"147\"]\nproducts=[\"ugeopdatering\"]\n[vendor.outbox]\nkind=\"local\"\npath=\"p\"", "vendor[1].name", "also the name of vendor[0]"},
 		{`sftp_server = { listen = "2222" }`, "sftp_server.listen", "host:port"},
+		{`sftp_server = { algorithms = "fast" }`, "sftp_server.algorithms", "modern, compatible, legacy"},
 	}
 	for _, c := range cases {
 		_, err := Parse([]byte(c.toml), "l.toml")

@@ -40,7 +40,8 @@ func (e *Engine) closeConnections() {
 	}
 }
 
-// HostKeyPath is where the built-in server's host key lives.
+// HostKeyPath is where the built-in server's ed25519 host key lives; its
+// ECDSA and RSA host keys are beside it (sftpserver.HostKeyPaths).
 func HostKeyPath(c *config.Config) string { return c.Resolve("keys/ssh_host_ed25519_key") }
 
 // serverVendors lists the vendors the built-in server serves: those with a
@@ -76,6 +77,7 @@ func (e *Engine) startSFTP(ctx context.Context, log *slog.Logger) (*sftpserver.S
 	}
 	srv, err := sftpserver.New(sftpserver.Config{
 		HostKeyPath: HostKeyPath(c),
+		Algorithms:  sftpserver.Profile(c.SFTPServer.Algorithms),
 		Vendors:     serverVendors(c),
 		OnFetch:     e.fetched,
 		Log:         log.With("component", "sftp"),

@@ -134,7 +134,7 @@ products = ["daglige-beskeder"]
 		t.Fatalf("start: %v %v", addrs, err)
 	}
 	conn, err := ssh.Dial("tcp", addrs[0].String(), &ssh.ClientConfig{User: "kmd-opera", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
-		HostKeyCallback: ssh.FixedHostKey(srv.HostKey()), Timeout: 10 * time.Second})
+		HostKeyCallback: ssh.FixedHostKey(srv.HostKey()), HostKeyAlgorithms: []string{ssh.KeyAlgoED25519}, Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"leverance/config"
 	"leverance/daemon"
+	"leverance/transfer/sftpserver"
 )
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
@@ -65,7 +66,7 @@ func logConfig(log *slog.Logger, c *config.Config) {
 	log.Info("configuration", "file", c.Path, "state_dir", c.StateDir, "timezone", c.Timezone,
 		"delivery_days", c.Calendar.DeliveryDays, "max_rejected_rows", c.MaxRejectedRows,
 		"retention_days", c.RetentionDays, "outbox_retention_days", c.OutboxRetentionDays,
-		"sftp_listen", *c.SFTPServer.Listen, "http_listen", *c.HTTP.Listen)
+		"sftp_listen", *c.SFTPServer.Listen, "sftp_algorithms", c.SFTPServer.Algorithms, "http_listen", *c.HTTP.Listen)
 	for name, w := range c.Product {
 		log.Info("configuration window", "product", name, "release", w.Release, "deadline", w.Deadline, "cutoff", *w.Cutoff)
 	}
@@ -88,6 +89,9 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
+	}
+	if cfg.SFTPServer.Algorithms == string(sftpserver.Legacy) {
+		fmt.Fprintf(stderr, "%s: WARNING: %s\n", *cfgPath, sftpserver.LegacyWarning)
 	}
 	fmt.Fprintf(stdout, "%s: OK (%d vendors)\n", *cfgPath, len(cfg.Vendor))
 	return exitOK

@@ -42,6 +42,7 @@ func init() {
 		"expect":       {"set the expected date of a late weekly delivery", cmdExpect},
 		"recompute":    {"recompute a computed product from the archived extract and compare", cmdRecompute},
 		"check-config": {"validate the configuration without starting anything", cmdCheckConfig},
+		"hostkeys":     {"print the fingerprints of the built-in SFTP server's host keys", cmdHostkeys},
 		"help":         {"show this help", cmdHelp},
 	}
 }

@@ -70,7 +70,7 @@ func TestSocketActivation(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err = ssh.Dial("tcp", addr, &ssh.ClientConfig{User: "v", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
-			HostKeyCallback: ssh.FixedHostKey(hk.PublicKey()), Timeout: 5 * time.Second})
+			HostKeyCallback: ssh.FixedHostKey(hk.PublicKey()), HostKeyAlgorithms: []string{ssh.KeyAlgoED25519}, Timeout: 5 * time.Second})
 		if err == nil {
 			break
 		}

@@ -52,7 +52,7 @@ func BenchmarkServe(b *testing.B) {
 	defer cancel()
 	go srv.Serve(ctx, l)
 	khBuiltin := filepath.Join(sshdtest.Dir(b), "known_hosts")
-	sshdtest.WriteKnownHosts(b, khBuiltin, l.Addr().String(), srv.HostKey())
+	sshdtest.WriteKnownHosts(b, khBuiltin, l.Addr().String(), srv.HostKeys()...)
 	_, builtinPort, _ := net.SplitHostPort(l.Addr().String())
 
 	// OpenSSH.

@@ -19,15 +19,20 @@
 //     ...) are not interpreted: every key there is a full SFTP login.
 //   - Only "session" channels with the "sftp" subsystem; exec, shell,
 //     pty-req, env, X11, agent forwarding, direct-tcpip and tcpip-forward
-//     are refused (and logged).
-//   - Algorithms: KEX mlkem768x25519-sha256 and curve25519-sha256 (with its
-//     @libssh.org alias), ciphers aes128-gcm and aes256-gcm, MACs
-//     hmac-sha2-256/512-etm (unused with AEAD ciphers), host key ed25519.
-//     chacha20-poly1305 is left out on purpose although SPEC §6.3 allows it:
-//     x/crypto has no assembly for it on amd64 (~0.38 GB/s against ~3.2 GB/s
-//     per core for AES-GCM), and an OpenSSH client's preference, which wins,
-//     puts it first, which halved download speed in measurements. Every
-//     OpenSSH since 6.2 speaks AES-GCM.
+//     are refused: quietly (DEBUG; the first exec/shell/pty refusal of a
+//     connection at INFO), since clients probe. A session ends as with
+//     sshd: exit-status 0, EOF, close (OpenSSH scp exits 1 without the
+//     exit-status). statvfs@openssh.com is answered for the outbox.
+//   - Algorithms: a Profile (modern, compatible — the default — or
+//     legacy; algorithms.go lists them). Three host keys (ed25519, ECDSA
+//     nistp256, RSA 3072) are created at first start; each profile serves
+//     those it names, with the signature algorithms it names. Strict kex
+//     is always on (x/crypto). chacha20-poly1305 is offered last by
+//     compatible, but x/crypto has no amd64 assembly for it (~0.38 GB/s
+//     against ~3.2 GB/s per core for AES-GCM) and an OpenSSH client's
+//     preference, which wins, puts it first: such downloads run at about
+//     half speed. A refused handshake is logged once at INFO with its
+//     reason (handshake.go).
 //   - Each vendor sees its outbox as "/". Every path is resolved through an
 //     os.Root opened on the outbox, so "..", absolute paths and symlinks
 //     cannot leave it (no string prefix checks). Names starting with a dot

@@ -46,11 +46,15 @@ type Fetch struct {
 
 // Config configures a Server.
 type Config struct {
-	// HostKeyPath is the ed25519 host key (OpenSSH format). When missing it
-	// is generated, written atomically with mode 0600; an existing key that
-	// others can read is refused.
+	// HostKeyPath is the ed25519 host key (OpenSSH format); the ECDSA
+	// (nistp256) and RSA (3072 bits) host keys live beside it, named
+	// ssh_host_ecdsa_key and ssh_host_rsa_key. A missing key is generated,
+	// written atomically with mode 0600; an existing key that others can
+	// read is refused.
 	HostKeyPath string
-	Vendors     []Vendor
+	// Algorithms is the algorithm profile; "" is DefaultProfile.
+	Algorithms Profile
+	Vendors    []Vendor
 
 	MaxConnsPerVendor int           // default 4
 	MaxConns          int           // default 64
@@ -85,29 +89,15 @@ const (
 	maxRead = 256<<10 - 1024
 )
 
-// Algorithms: modern only (SPEC §6.3). chacha20-poly1305 is left out on
-// purpose: x/crypto has no assembly for it on amd64, and OpenSSH clients,
-// whose preference wins, would pick it and get about half the throughput
-// of AES-GCM (notes/sftp-performance.md lesson 3). Every OpenSSH since 6.2
-// has AES-GCM.
-var (
-	serverKex     = []string{ssh.KeyExchangeMLKEM768X25519, ssh.KeyExchangeCurve25519}
-	serverCiphers = []string{ssh.CipherAES128GCM, ssh.CipherAES256GCM}
-	serverMACs    = []string{ssh.HMACSHA256ETM, ssh.HMACSHA512ETM}
-	clientKeyAlgs = []string{
-		ssh.KeyAlgoED25519, ssh.KeyAlgoSKED25519,
-		ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521, ssh.KeyAlgoSKECDSA256,
-		ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256,
-	}
-)
-
 var vendorName = regexp.MustCompile(`^[a-z0-9-]+$`)
 
 // Server is the built-in SFTP server (SPEC §6.3).
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	hostKey ssh.Signer
+	cfg      Config
+	log      *slog.Logger
+	hostKeys []HostKey
+	signers  []ssh.Signer // the host keys the profile serves
+	algs     Algorithms
 
 	vendors atomic.Pointer[map[string]Vendor]
 
@@ -137,20 +127,39 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	key, err := LoadOrCreateHostKey(cfg.HostKeyPath)
+	prof, err := ParseProfile(string(cfg.Algorithms))
+	if err != nil {
+		return nil, fmt.Errorf("sftp server: %w", err)
+	}
+	cfg.Algorithms = prof
+	keys, err := LoadOrCreateHostKeys(cfg.HostKeyPath)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Log.With("component", "sftp-server"), hostKey: key,
-		perVendor: map[string]int{}, conns: map[*conn]struct{}{}}
+	signers, err := hostSigners(prof, keys)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Log.With("component", "sftp-server"), hostKeys: keys, signers: signers,
+		algs: AlgorithmsOf(prof), perVendor: map[string]int{}, conns: map[*conn]struct{}{}}
 	if err := s.SetVendors(cfg.Vendors); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// HostKey returns the server's public host key (for known_hosts).
-func (s *Server) HostKey() ssh.PublicKey { return s.hostKey.PublicKey() }
+// HostKey returns the server's ed25519 public host key (for known_hosts).
+func (s *Server) HostKey() ssh.PublicKey { return s.hostKeys[0].Signer.PublicKey() }
+
+// HostKeys returns the public host keys the server offers with its
+// algorithm profile (for known_hosts).
+func (s *Server) HostKeys() []ssh.PublicKey {
+	var ks []ssh.PublicKey
+	for _, k := range s.signers {
+		ks = append(ks, k.PublicKey())
+	}
+	return ks
+}
 
 // SetVendors replaces the set of vendors after checking it; connections
 // made from then on use the new set, open ones keep theirs.
@@ -195,24 +204,24 @@ func readAuthorizedKeys(file string) ([]ssh.PublicKey, error) {
 
 // serverConfig is made per connection, so that it sees the vendors of the
 // moment.
-func (s *Server) serverConfig() *ssh.ServerConfig {
+func (s *Server) serverConfig(hs *handshakeLog) *ssh.ServerConfig {
 	vendors := *s.vendors.Load()
 	cfg := &ssh.ServerConfig{
-		Config:                  ssh.Config{KeyExchanges: serverKex, Ciphers: serverCiphers, MACs: serverMACs},
+		Config:                  ssh.Config{KeyExchanges: s.algs.KeyExchanges, Ciphers: s.algs.Ciphers, MACs: s.algs.MACs},
 		MaxAuthTries:            s.cfg.MaxAuthTries,
-		PublicKeyAuthAlgorithms: clientKeyAlgs,
+		PublicKeyAuthAlgorithms: s.algs.ClientKeys,
 		ServerVersion:           "SSH-2.0-leverance",
 		// No PasswordCallback, KeyboardInteractiveCallback or
 		// GSSAPIWithMICConfig: public keys are the only method offered.
 		PublicKeyCallback: func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
 			v, ok := vendors[meta.User()]
 			if !ok {
-				return nil, errors.New("no such vendor")
+				return nil, refusal("no such vendor")
 			}
 			keys, err := readAuthorizedKeys(v.AuthorizedKeysFile)
 			if err != nil {
 				s.log.Error("authorized_keys unreadable", "vendor", v.Name, "err", err)
-				return nil, err
+				return nil, refusal("authorized_keys unreadable")
 			}
 			kb := key.Marshal()
 			for _, k := range keys {
@@ -221,16 +230,13 @@ func (s *Server) serverConfig() *ssh.ServerConfig {
 						"vendor": v.Name, "key": ssh.FingerprintSHA256(key)}}, nil
 				}
 			}
-			return nil, errors.New("key not authorized")
+			return nil, refusal("key not in the vendor's authorized_keys")
 		},
-		AuthLogCallback: func(meta ssh.ConnMetadata, method string, err error) {
-			if err != nil && method != "none" {
-				s.log.Info("authentication failed", "user", printable(meta.User()), "method", method,
-					"remote", meta.RemoteAddr().String())
-			}
-		},
+		AuthLogCallback: hs.authLog,
 	}
-	cfg.AddHostKey(s.hostKey)
+	for _, k := range s.signers {
+		cfg.AddHostKey(k)
+	}
 	return cfg
 }
 
@@ -247,7 +253,8 @@ func printable(s string) string {
 // closes the rest and returns nil. It returns an error only when l fails
 // otherwise.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	s.log.Info("sftp server listening", "addr", l.Addr().String(), "host_key", ssh.FingerprintSHA256(s.hostKey.PublicKey()),
+	s.logHostKeys()
+	s.log.Info("sftp server listening", "addr", l.Addr().String(), "algorithms", string(s.cfg.Algorithms),
 		"max_conns", s.cfg.MaxConns, "max_conns_per_vendor", s.cfg.MaxConnsPerVendor, "idle_timeout", s.cfg.IdleTimeout.String())
 	stop := context.AfterFunc(ctx, func() { l.Close() })
 	defer stop()
@@ -360,6 +367,7 @@ type conn struct {
 	nc     net.Conn
 	vendor string       // after authentication
 	open   atomic.Int32 // file handles open now
+	probed atomic.Bool  // a session request was refused (logged at INFO once)
 }
 
 func (c *conn) serve() {
@@ -375,9 +383,10 @@ func (c *conn) serve() {
 	}()
 	ic := newIdleConn(c.nc, s.cfg.IdleTimeout)
 	ic.SetDeadline(time.Now().Add(min(handshakeTimeout, s.cfg.IdleTimeout)))
-	sc, chans, reqs, err := ssh.NewServerConn(ic, s.serverConfig())
+	hs := &handshakeLog{}
+	sc, chans, reqs, err := ssh.NewServerConn(ic, s.serverConfig(hs))
 	if err != nil {
-		s.log.Info("ssh handshake failed", "remote", remote, "err", err)
+		s.logRefused(remote, hs, err)
 		return
 	}
 	defer sc.Close()
@@ -487,17 +496,15 @@ func (c *conn) session(ch ssh.Channel, reqs <-chan *ssh.Request, root *os.Root, 
 							log.Error("sftp session panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 						}
 					}()
-					c.serveSFTP(ch, root, log)
-					ch.SendRequest("exit-status", false, []byte{0, 0, 0, 0})
-					ch.Close()
+					// pkg/sftp closes what it serves on: it gets a channel
+					// whose Close only half-closes, so that exit-status goes
+					// out before the close, as OpenSSH does (scp exits 0).
+					c.serveSFTP(halfCloser{ch}, root, log)
+					endSession(ch)
 				}()
 				continue
 			}
-			switch req.Type {
-			case "exec", "shell", "subsystem", "pty-req", "x11-req", "auth-agent-req@openssh.com":
-				log.Warn("session request refused", "request", req.Type)
-			}
-			req.Reply(false, nil)
+			c.refuseRequest(req, log)
 		case <-done:
 			return
 		}

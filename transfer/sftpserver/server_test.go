@@ -99,7 +99,7 @@ func startServer(t *testing.T, edit func(*sftpserver.Config)) *env {
 	e.addr = l.Addr().String()
 	_, e.port, _ = net.SplitHostPort(e.addr)
 	e.knownHosts = filepath.Join(base, "known_hosts")
-	sshdtest.WriteKnownHosts(t, e.knownHosts, e.addr, srv.HostKey())
+	sshdtest.WriteKnownHosts(t, e.knownHosts, e.addr, srv.HostKeys()...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, l) }()
@@ -130,8 +130,8 @@ func (e *env) sshClient(t *testing.T, vendor, key string) (*ssh.Client, error) {
 	return ssh.Dial("tcp", e.addr, &ssh.ClientConfig{
 		User:            vendor,
 		Auth:            []ssh.AuthMethod{ssh.PublicKeys(e.signers[key])},
-		HostKeyCallback: ssh.FixedHostKey(e.srv.HostKey()),
-		Timeout:         5 * time.Second,
+		HostKeyCallback: ssh.FixedHostKey(e.srv.HostKey()), HostKeyAlgorithms: []string{ssh.KeyAlgoED25519},
+		Timeout: 5 * time.Second,
 	})
 }
 
@@ -371,7 +371,7 @@ func TestAuthMethodsRefused(t *testing.T) {
 		ssh.KeyboardInteractive(func(string, string, []string, []bool) ([]string, error) { return []string{"secret"}, nil }),
 	} {
 		c, err := ssh.Dial("tcp", e.addr, &ssh.ClientConfig{User: "vendor-a", Auth: []ssh.AuthMethod{m},
-			HostKeyCallback: ssh.FixedHostKey(e.srv.HostKey()), Timeout: 5 * time.Second})
+			HostKeyCallback: ssh.FixedHostKey(e.srv.HostKey()), HostKeyAlgorithms: []string{ssh.KeyAlgoED25519}, Timeout: 5 * time.Second})
 		if err == nil {
 			c.Close()
 			t.Fatal("logged in without a key")
