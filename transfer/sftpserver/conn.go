@@ -238,3 +238,8 @@ func (s *limitsShim) flush() error {
 	}
 	return nil
 }
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

@@ -40,20 +40,41 @@
 //     other hidden files — are neither listed nor opened.
 //   - Vendors may list and stat, read and delete regular files. Uploads,
 //     rename, mkdir, rmdir, symlink, link, setstat and readlink are refused
-//     with SSH_FX_PERMISSION_DENIED.
-//   - Every file handle a vendor opened is reported once, when closed (or
-//     when its connection ends), to Config.OnFetch: bytes and SHA-256 of
-//     what was sent in file order, and whether that was the whole file.
-//     Reads may come out of order (pkg/sftp serves them with 8 workers and
-//     clients pipeline them), so data read ahead is kept (up to 32 MiB) to
-//     hash the file in order; a client that jumps further is reported as
-//     incomplete.
-//   - Limits: MaxConns in total (refused at accept), MaxConnsPerVendor
-//     (refused after authentication: channel opens are rejected with
-//     "resource shortage" and the connection closed), MaxAuthTries, four
-//     sessions per connection, and IdleTimeout: a connection on which no
-//     byte moved for that long is closed (a deadline on the net.Conn pushed
-//     on by activity). The handshake must finish within 30s.
+//     with SSH_FX_PERMISSION_DENIED. Only regular files and real
+//     directories exist for a vendor (files.go): symlinks are never
+//     followed, not even inside the outbox, and FIFOs, sockets and devices
+//     are neither listed nor opened (checked with lstat before the open,
+//     opened O_NONBLOCK and checked again with fstat, so a FIFO swapped in
+//     cannot block a session). No error text sent to a client names a
+//     server path: every error becomes a status code with a fixed text.
+//   - Fetches (fetch.go): the server records the byte ranges it served of
+//     each file version (device, inode, size, mtime) per vendor, in an
+//     interval set (ranges.go) whose cost is amortised O(log n) per read,
+//     whatever the order; no file data is buffered. When the ranges cover
+//     the file and the connection has closed its handles on it, the file
+//     is hashed from disk in the background (two at a time; Serve waits
+//     for them) and one complete Fetch reported; a connection that ends
+//     before reports one incomplete Fetch per file with the bytes covered.
+//     Ranges outlive the connection (up to 4096 file versions, least
+//     recently used forgotten first), so a download resumed on a new
+//     connection completes; a file opened and closed without a read is not
+//     reported. So: one report per vendor, file and connection, however
+//     many handles and offsets.
+//   - Limits (limits.go, all in Config.Limits): MaxConns in total,
+//     unauthenticated connections with OpenSSH's MaxStartups random early
+//     drop (10:30:60), per source address at most 8 unauthenticated, 16
+//     connections in all and 60 new ones a minute, LoginGraceTime 20s
+//     from accept to authentication; MaxConnsPerVendor (refused after
+//     authentication: channel opens are rejected with "resource shortage"
+//     and the connection closed), MaxAuthTries, four sessions per
+//     connection; per connection 256 open file handles, 64 SFTP requests
+//     in flight per session (the server stops reading beyond them) and a
+//     16 MiB memory budget for range bookkeeping and directory listings.
+//     IdleTimeout: a connection on which no byte moved for that long is
+//     closed (a deadline on the net.Conn pushed on by activity). A limit
+//     hit is counted through Limits.OnHit each time and logged once per
+//     connection (refused connections: once per limit every 10s, with the
+//     number left unlogged).
 //   - One goroutine per connection; a panic in a connection, a session or
 //     a file handler is recovered and logged, and the server goes on
 //     serving the others. Logs carry vendor, file names and addresses,

@@ -1,11 +1,8 @@
 package sftpserver
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -14,7 +11,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/pkg/sftp"
 )
@@ -74,27 +70,23 @@ func mapErr(err error) error {
 	return sftp.ErrSSHFxFailure
 }
 
-// Fileread opens a file for reading.
+// Fileread opens a regular file for reading (see files.go), within the
+// connection's handle limit.
 func (h *handlers) Fileread(r *sftp.Request) (_ io.ReaderAt, err error) {
 	defer h.guard(&err)
 	p, ok := rel(r.Filepath)
 	if !ok || p == "." {
 		return nil, sftp.ErrSSHFxNoSuchFile
 	}
-	f, err := h.root.Open(p)
+	if err := h.conn.takeHandle(); err != nil {
+		return nil, err
+	}
+	f, fi, err := h.openRegular(p)
 	if err != nil {
+		h.conn.open.Add(-1)
 		return nil, mapErr(err)
 	}
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		f.Close()
-		if err != nil {
-			return nil, mapErr(err)
-		}
-		return nil, sftp.ErrSSHFxFailure
-	}
-	h.conn.open.Add(1)
-	return &fetchReader{f: f, h: h, name: p, size: st.Size(), sum: sha256.New(), pending: map[int64][]byte{}}, nil
+	return &fetchReader{f: f, c: h.conn, cf: h.conn.openFile(keyOf(h.vendor, fi), p)}, nil
 }
 
 // Filewrite refuses every upload.
@@ -111,7 +103,7 @@ func (h *handlers) Filecmd(r *sftp.Request) (err error) {
 	if !ok || p == "." {
 		return sftp.ErrSSHFxNoSuchFile
 	}
-	st, err := h.root.Lstat(p)
+	st, err := h.lstatPath(p)
 	if err != nil {
 		return mapErr(err)
 	}
@@ -134,39 +126,69 @@ func (h *handlers) Filelist(r *sftp.Request) (_ sftp.ListerAt, err error) {
 	}
 	switch r.Method {
 	case "List":
-		d, err := h.root.Open(p)
-		if err != nil {
-			return nil, mapErr(err)
-		}
-		defer d.Close()
-		ents, err := d.ReadDir(-1)
-		if err != nil {
-			return nil, mapErr(err)
-		}
-		var out listerAt
-		for _, e := range ents {
-			if strings.HasPrefix(e.Name(), ".") {
-				continue // temporary publish names and other hidden files
-			}
-			if fi, err := e.Info(); err == nil {
-				out = append(out, fi)
-			}
-		}
-		return out, nil
-	case "Stat":
-		fi, err := h.root.Stat(p)
-		if err != nil {
-			return nil, mapErr(err)
-		}
-		return listerAt{named(fi, p)}, nil
-	case "Lstat":
-		fi, err := h.root.Lstat(p)
+		return h.list(p)
+	case "Stat", "Lstat":
+		// Symlinks are not followed, so Stat is Lstat; a symlink or a
+		// special file does not exist for the vendor.
+		fi, err := h.lstatPath(p)
 		if err != nil {
 			return nil, mapErr(err)
 		}
 		return listerAt{named(fi, p)}, nil
 	}
 	return nil, errDenied
+}
+
+// list lists a directory: its regular files and directories, without the
+// hidden ones, charged to the connection's memory budget while the handle
+// is open.
+func (h *handlers) list(p string) (sftp.ListerAt, error) {
+	fi, err := h.lstatPath(p)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	if !fi.IsDir() {
+		return nil, sftp.ErrSSHFxNoSuchFile
+	}
+	d, err := h.root.Open(p)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer d.Close()
+	ents, err := d.ReadDir(-1)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	var out listerAt
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") || !visible(e.Type()) {
+			continue // temporary publish names, hidden files, symlinks, special files
+		}
+		if fi, err := e.Info(); err == nil && visible(fi.Mode()) {
+			out = append(out, fi)
+		}
+	}
+	cost := int64(len(out)+1) * listEntryCost
+	if !h.conn.charge(cost) {
+		return nil, h.conn.limitHit(LimitMemory)
+	}
+	return &chargedLister{listerAt: out, c: h.conn, cost: cost}, nil
+}
+
+// listEntryCost is what a listed entry costs in the memory budget.
+const listEntryCost = 256
+
+// chargedLister gives its memory back when pkg/sftp closes the handle.
+type chargedLister struct {
+	listerAt
+	c    *conn
+	cost int64
+	once sync.Once
+}
+
+func (l *chargedLister) Close() error {
+	l.once.Do(func() { l.c.mem.Add(-l.cost) })
+	return nil
 }
 
 // Lstat implements sftp.LstatFileLister.
@@ -209,91 +231,3 @@ func (l listerAt) ListAt(dst []os.FileInfo, off int64) (int, error) {
 	return n, nil
 }
 
-// maxPending bounds the out-of-order data a fetchReader keeps to hash the
-// file in order: pkg/sftp serves reads with 8 workers, so replies may be
-// read a few requests out of order.
-const maxPending = 32 << 20
-
-// fetchReader reads a file for a vendor and hashes what is sent, in file
-// order, whatever order the reads come in.
-type fetchReader struct {
-	f    *os.File
-	h    *handlers
-	name string
-	size int64
-
-	mu       sync.Mutex
-	sum      hash.Hash
-	next     int64            // bytes hashed, from 0
-	pending  map[int64][]byte // data sent ahead of next, by offset
-	pendSize int64
-	broken   bool // a gap too large to bridge
-	once     sync.Once
-}
-
-func (r *fetchReader) ReadAt(p []byte, off int64) (int, error) {
-	n, err := r.f.ReadAt(p, off)
-	if n > 0 {
-		r.sent(p[:n], off)
-	}
-	return n, err
-}
-
-func (r *fetchReader) sent(b []byte, off int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.broken {
-		return
-	}
-	end := off + int64(len(b))
-	switch {
-	case end <= r.next:
-		return // sent again
-	case off <= r.next:
-		r.sum.Write(b[r.next-off:])
-		r.next = end
-	default:
-		if r.pendSize+int64(len(b)) > maxPending {
-			r.broken = true
-			r.pending = nil
-			return
-		}
-		if old, ok := r.pending[off]; !ok || len(old) < len(b) {
-			r.pending[off] = append([]byte(nil), b...)
-			r.pendSize += int64(len(b)) - int64(len(old))
-		}
-		return
-	}
-	for moved := true; moved; {
-		moved = false
-		for o, d := range r.pending {
-			if o > r.next {
-				continue
-			}
-			if e := o + int64(len(d)); e > r.next {
-				r.sum.Write(d[r.next-o:])
-				r.next = e
-			}
-			delete(r.pending, o)
-			r.pendSize -= int64(len(d))
-			moved = true
-		}
-	}
-}
-
-// Close reports the fetch, once.
-func (r *fetchReader) Close() error {
-	err := r.f.Close()
-	r.once.Do(func() {
-		r.h.conn.open.Add(-1)
-		r.mu.Lock()
-		fe := Fetch{Vendor: r.h.vendor, File: r.name, Bytes: r.next, SHA256: hex.EncodeToString(r.sum.Sum(nil)),
-			Complete: !r.broken && r.next >= r.size, Time: time.Now().UTC()}
-		r.mu.Unlock()
-		r.h.log.Info("file fetched", "file", fe.File, "bytes", fe.Bytes, "sha256", fe.SHA256, "complete", fe.Complete)
-		if r.h.onFetch != nil {
-			r.h.onFetch(fe)
-		}
-	})
-	return err
-}

@@ -27,21 +27,22 @@ type Vendor struct {
 	AuthorizedKeysFile string
 }
 
-// Fetch is what a vendor read through one file handle, reported when the
-// handle is closed (or its connection ends).
+// Fetch is what a vendor was served of one file on one connection (see
+// fetch.go): reported once the served byte ranges cover the file and the
+// connection has closed its handles on it, or when the connection ends.
 type Fetch struct {
 	Vendor string
 	File   string // path as the vendor sees it, without the leading "/"
-	// Bytes is the length of the part of the file that was sent without a
-	// gap from offset 0, and SHA256 (hex) the digest of those bytes in file
-	// order: for a complete fetch, of the whole file as it was sent.
-	Bytes  int64
+	Size   int64  // the file's size
+	// Bytes is how many of the file's bytes the vendor has been served, on
+	// this connection and earlier ones (a resumed download counts both).
+	Bytes int64
+	// SHA256 (hex) is the digest of the file, read from disk once the
+	// served ranges covered it; empty for an incomplete fetch.
 	SHA256 string
-	// Complete is true when every byte from 0 to the end of the file (its
-	// size when it was opened) was sent; false for an aborted or partial
-	// read, or one that jumped around in the file.
+	// Complete is true when every byte of the file was served.
 	Complete bool
-	Time     time.Time // when the handle was closed
+	Time     time.Time // when it was reported
 }
 
 // Config configures a Server.
@@ -66,10 +67,13 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// NoLargeReads turns off limits@openssh.com (see the package doc).
 	NoLargeReads bool
+	// Limits against starvation (limits.go).
+	Limits Limits
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
 
-	// OnFetch is called once per file handle a vendor opened, when it is
-	// closed. It is called from the connection's goroutine and must not
-	// block for long.
+	// OnFetch is called once per vendor, file and connection (fetch.go),
+	// from a connection's or a hashing goroutine; it must not block long.
 	OnFetch func(Fetch)
 	Log     *slog.Logger
 }
@@ -82,7 +86,6 @@ const (
 	DefaultIdleTimeout       = 5 * time.Minute
 	DefaultShutdownGrace     = 10 * time.Second
 
-	handshakeTimeout   = 30 * time.Second
 	maxSessionsPerConn = 4
 	// maxRead is what the server sends per read request at most, and what
 	// it reports through limits@openssh.com: OpenSSH's own value.
@@ -105,6 +108,18 @@ type Server struct {
 	total     int
 	perVendor map[string]int
 	conns     map[*conn]struct{}
+	lim       limiter
+
+	book    book
+	hashes  sync.WaitGroup
+	hashSem chan struct{}
+}
+
+func (s *Server) now() time.Time {
+	if s.cfg.Now != nil {
+		return s.cfg.Now()
+	}
+	return time.Now()
 }
 
 // New loads (or generates) the host key and checks the vendors.
@@ -127,6 +142,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if err := cfg.Limits.defaults(); err != nil {
+		return nil, err
+	}
 	prof, err := ParseProfile(string(cfg.Algorithms))
 	if err != nil {
 		return nil, fmt.Errorf("sftp server: %w", err)
@@ -141,7 +159,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Log.With("component", "sftp-server"), hostKeys: keys, signers: signers,
-		algs: AlgorithmsOf(prof), perVendor: map[string]int{}, conns: map[*conn]struct{}{}}
+		algs: AlgorithmsOf(prof), perVendor: map[string]int{}, conns: map[*conn]struct{}{},
+		book: book{files: map[fileKey]*served{}}, hashSem: make(chan struct{}, 2)}
 	if err := s.SetVendors(cfg.Vendors); err != nil {
 		return nil, err
 	}
@@ -274,12 +293,13 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 			serr = err
 			break
 		}
-		if !s.admit() {
-			s.log.Warn("connection refused: too many connections", "remote", nc.RemoteAddr().String(), "max_conns", s.cfg.MaxConns)
+		c := &conn{s: s, nc: nc}
+		c.src = sourceOf(nc.RemoteAddr())
+		if limit := s.admit(c); limit != "" {
+			s.refused(limit, nc.RemoteAddr().String())
 			nc.Close()
 			continue
 		}
-		c := &conn{s: s, nc: nc}
 		s.mu.Lock()
 		s.conns[c] = struct{}{}
 		s.mu.Unlock()
@@ -290,17 +310,8 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		}()
 	}
 	s.shutdown(&wg)
+	s.hashes.Wait()
 	return serr
-}
-
-func (s *Server) admit() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.total >= s.cfg.MaxConns {
-		return false
-	}
-	s.total++
-	return true
 }
 
 func (s *Server) admitVendor(v string) bool {
@@ -317,6 +328,7 @@ func (s *Server) release(c *conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.total--
+	s.releaseSource(c)
 	if c.vendor != "" {
 		if s.perVendor[c.vendor]--; s.perVendor[c.vendor] <= 0 {
 			delete(s.perVendor, c.vendor)
@@ -368,6 +380,7 @@ type conn struct {
 	vendor string       // after authentication
 	open   atomic.Int32 // file handles open now
 	probed atomic.Bool  // a session request was refused (logged at INFO once)
+	connState
 }
 
 func (c *conn) serve() {
@@ -382,13 +395,17 @@ func (c *conn) serve() {
 		}
 	}()
 	ic := newIdleConn(c.nc, s.cfg.IdleTimeout)
-	ic.SetDeadline(time.Now().Add(min(handshakeTimeout, s.cfg.IdleTimeout)))
+	ic.SetDeadline(time.Now().Add(min(s.cfg.Limits.LoginGraceTime, s.cfg.IdleTimeout)))
 	hs := &handshakeLog{}
 	sc, chans, reqs, err := ssh.NewServerConn(ic, s.serverConfig(hs))
 	if err != nil {
+		if isTimeout(err) {
+			s.hit(LimitLoginGrace)
+		}
 		s.logRefused(remote, hs, err)
 		return
 	}
+	s.authenticated(c)
 	defer sc.Close()
 	ic.armIdle()
 	// Global requests (tcpip-forward, keepalive@openssh.com, ...) all get
@@ -400,6 +417,7 @@ func (c *conn) serve() {
 		return // removed by SetVendors during the handshake
 	}
 	if !s.admitVendor(name) {
+		s.hit(LimitVendorConns)
 		s.log.Warn("connection refused: too many connections for the vendor", "vendor", name, "remote", remote,
 			"max_conns_per_vendor", s.cfg.MaxConnsPerVendor)
 		refuse(chans, "too many connections for this vendor")
@@ -414,6 +432,8 @@ func (c *conn) serve() {
 		return
 	}
 	defer root.Close()
+	c.root = root
+	defer c.endFetches()
 	log.Info("vendor connected", "key", sc.Permissions.Extensions["key"], "client", printable(string(sc.ClientVersion())))
 	defer log.Info("vendor disconnected")
 
