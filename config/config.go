@@ -91,6 +91,7 @@ type SFTPServer struct {
 	// Algorithms is the SSH algorithm profile: "modern", "compatible" (the
 	// default) or "legacy" (docs/operations.md).
 	Algorithms string `toml:"algorithms"`
+	SFTPLimits
 }
 
 // The [sftp_server] algorithms profiles; DefaultSFTPAlgorithms when unset.
@@ -342,6 +343,7 @@ func (c *Config) validate(v *validator) {
 		c.validateWindow(v, name, c.Product[name])
 	}
 	c.validateVendors(v)
+	c.validateSFTPLimits(v)
 	for _, l := range []struct {
 		key  string
 		addr string

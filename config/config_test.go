@@ -101,6 +101,12 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"[[vendor]]\nname = \"x\"\nmunicipalities = [\"101\"]\nproducts=[\"ugeopdatering\"]\n[vendor.outbox]\nkind=\"local\"\n[[vendor]]\nname = \"x\"\nmunicipalities = [\"147\"]\nproducts=[\"ugeopdatering\"]\n[vendor.outbox]\nkind=\"local\"\npath=\"p\"", "vendor[1].name", "also the name of vendor[0]"},
 		{`sftp_server = { listen = "2222" }`, "sftp_server.listen", "host:port"},
 		{`sftp_server = { algorithms = "fast" }`, "sftp_server.algorithms", "modern, compatible, legacy"},
+		{`sftp_server = { max_startups = "10:30" }`, "sftp_server.max_startups", "start:rate:full"},
+		{`sftp_server = { max_startups = "60:30:10" }`, "sftp_server.max_startups", "start ≤ full"},
+		{`sftp_server = { max_startups = "10:130:60" }`, "sftp_server.max_startups", "rate ≤ 100"},
+		{`sftp_server = { login_grace_time = "20" }`, "sftp_server.login_grace_time", "1s to 10m"},
+		{`sftp_server = { max_handles = -1 }`, "sftp_server.max_handles", "want 1 to"},
+		{`sftp_server = { memory_budget_mib = 100000 }`, "sftp_server.memory_budget_mib", "want 1 to 4096"},
 	}
 	for _, c := range cases {
 		_, err := Parse([]byte(c.toml), "l.toml")

@@ -311,6 +311,10 @@ func checkMetrics(t *testing.T, srv *httptest.Server, h *harness) {
 		want(0, "leverance_fetches_total", "counter", "vendor", v, "complete", "true")
 		want(0, "leverance_fetches_total", "counter", "vendor", v, "complete", "false")
 	}
+	// The built-in server's limit hits: every limit's series exists at 0.
+	for _, l := range []string{"max_startups", "per_source_max_conns", "max_handles", "memory_budget"} {
+		want(0, "leverance_sftp_limit_hits_total", "counter", "limit", l)
+	}
 	// Slot states, from the receipts log.
 	want(3, "leverance_slots", "gauge", "product", "daglige-beskeder", "state", status.StateDelivered)
 	want(2, "leverance_slots", "gauge", "product", "daglig-opdatering", "state", status.StateDelivered)

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"leverance/config"
+	"leverance/transfer/sftpserver"
 )
 
 // Metrics are the daemon's Prometheus metrics (SPEC §8). Names follow the
@@ -22,6 +23,7 @@ type Metrics struct {
 	Failures        *prometheus.CounterVec // class
 	BytesSent       *prometheus.CounterVec // vendor
 	Fetches         *prometheus.CounterVec // vendor, complete
+	SFTPLimitHits   *prometheus.CounterVec // limit: the built-in server's limits hit
 	Slots           *prometheus.GaugeVec   // product, state: today's slots by state
 	ReceiptsRecords prometheus.Gauge       // records in the receipts log
 	LastPublication *prometheus.GaugeVec   // product, vendor: unix time of the last publication
@@ -50,6 +52,8 @@ func NewMetrics(version string) *Metrics {
 			Help: "Bytes of product files published."}, []string{"vendor"}),
 		Fetches: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leverance_fetches_total",
 			Help: "Downloads from the built-in SFTP server, complete or not."}, []string{"vendor", "complete"}),
+		SFTPLimitHits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leverance_sftp_limit_hits_total",
+			Help: "Times a limit of the built-in SFTP server refused a connection, a handle, a read or held a request, by limit."}, []string{"limit"}),
 		Slots: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "leverance_slots",
 			Help: "Slots of the delivery day each product's status line is about, by state (leveret, afventer, forsinket, udeladt)."}, []string{"product", "state"}),
 		ReceiptsRecords: prometheus.NewGauge(prometheus.GaugeOpts{Name: "leverance_receipts_records",
@@ -70,7 +74,10 @@ func NewMetrics(version string) *Metrics {
 	for _, result := range []string{"accepted", "rejected"} {
 		m.Extracts.WithLabelValues(result)
 	}
-	r.MustRegister(m.Extracts, m.ComputeSeconds, m.Publications, m.Attempts, m.Failures, m.BytesSent, m.Fetches,
+	for _, l := range sftpserver.AllLimits {
+		m.SFTPLimitHits.WithLabelValues(l)
+	}
+	r.MustRegister(m.Extracts, m.ComputeSeconds, m.Publications, m.Attempts, m.Failures, m.BytesSent, m.Fetches, m.SFTPLimitHits,
 		m.Slots, m.ReceiptsRecords, m.LastPublication, m.ReloadOK, m.ReloadFailures, m.DataQuality, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -105,3 +112,6 @@ func (m *Metrics) Known(vendors []config.Vendor) {
 func (m *Metrics) Fetched(vendor string, complete bool) {
 	m.Fetches.WithLabelValues(vendor, strconv.FormatBool(complete)).Inc()
 }
+
+// SFTPLimitHit counts one hit of a built-in SFTP server limit.
+func (m *Metrics) SFTPLimitHit(limit string) { m.SFTPLimitHits.WithLabelValues(limit).Inc() }

@@ -76,11 +76,14 @@ func (e *Engine) startSFTP(ctx context.Context, log *slog.Logger) (*sftpserver.S
 		return nil, nil, nil
 	}
 	srv, err := sftpserver.New(sftpserver.Config{
-		HostKeyPath: HostKeyPath(c),
-		Algorithms:  sftpserver.Profile(c.SFTPServer.Algorithms),
-		Vendors:     serverVendors(c),
-		OnFetch:     e.fetched,
-		Log:         log.With("component", "sftp"),
+		HostKeyPath:       HostKeyPath(c),
+		Algorithms:        sftpserver.Profile(c.SFTPServer.Algorithms),
+		Vendors:           serverVendors(c),
+		MaxConns:          c.SFTPServer.MaxConns,
+		MaxConnsPerVendor: c.SFTPServer.MaxConnsPerVendor,
+		Limits:            e.sftpLimits(c),
+		OnFetch:           e.fetched,
+		Log:               log.With("component", "sftp"),
 	})
 	if err != nil {
 		for _, ln := range lns {
@@ -107,4 +110,20 @@ func (e *Engine) fetched(f sftpserver.Fetch) {
 	e.metrics.Fetched(f.Vendor, f.Complete)
 	e.record(&receipt.Record{Event: receipt.Hentet, Time: f.Time.UTC(), Vendor: f.Vendor, File: filepath.Base(f.File),
 		Bytes: f.Bytes, SHA256: f.SHA256, Complete: &complete})
+}
+
+// sftpLimits turns [sftp_server]'s limit keys (validated by config) into the
+// server's Limits; zeros take the server's defaults. Every limit hit is
+// counted in leverance_sftp_limit_hits_total.
+func (e *Engine) sftpLimits(c *config.Config) sftpserver.Limits {
+	l := c.SFTPServer.SFTPLimits
+	start, rate, full, _ := l.Startups()
+	grace, _ := l.Grace()
+	return sftpserver.Limits{
+		StartupsStart: start, StartupsRate: rate, StartupsFull: full,
+		PerSourceMaxStartups: l.PerSourceMaxStartups, PerSourceMaxConns: l.PerSourceMaxConns,
+		PerSourceRate: l.PerSourceRate, LoginGraceTime: grace,
+		MaxHandles: l.MaxHandles, MaxInFlight: l.MaxInFlight, MemoryBudget: int64(l.MemoryBudgetMiB) << 20,
+		OnHit: e.metrics.SFTPLimitHit,
+	}
 }

@@ -85,6 +85,8 @@ type limitsShim struct {
 	left    int    // bytes left in the packet pkg/sftp is writing
 	hdr     []byte // partial length field
 	inject  [][]byte
+
+	gate *gate // requests in flight (limits.go); nil: no limit
 }
 
 func newLimitsShim(ch ssh.Channel) *limitsShim { return &limitsShim{ch: ch} }
@@ -120,6 +122,9 @@ func (s *limitsShim) Read(p []byte) (int, error) {
 				return 0, err
 			}
 			continue
+		}
+		if err := s.gate.enter(); err != nil {
+			return 0, err
 		}
 		s.rbuf = pkt
 	}
@@ -177,6 +182,7 @@ func (s *limitsShim) Write(p []byte) (int, error) {
 			pkt = appendExt(pkt, limitsExt, "1")
 		}
 		s.version = true
+		s.gate.leave()
 		if _, err := s.ch.Write(pkt); err != nil {
 			return 0, err
 		}
@@ -212,6 +218,9 @@ func (s *limitsShim) write(p []byte) (int, error) {
 			k := min(s.left, len(b))
 			s.left -= k
 			b = b[k:]
+			if s.left == 0 {
+				s.gate.leave()
+			}
 			continue
 		}
 		k := min(4-len(s.hdr), len(b))

@@ -230,4 +230,3 @@ func (l listerAt) ListAt(dst []os.FileInfo, off int64) (int, error) {
 	}
 	return n, nil
 }
-

@@ -50,7 +50,7 @@ const (
 	DefaultPerSourceRate        = 60
 	DefaultLoginGraceTime       = 20 * time.Second
 	DefaultMaxHandles           = 256
-	DefaultMaxInFlight          = 64
+	DefaultMaxInFlight          = 256
 	DefaultMemoryBudget         = 16 << 20
 )
 
@@ -245,6 +245,7 @@ type connState struct {
 	lmu    sync.Mutex
 	logged map[string]bool
 	mem    atomic.Int64
+	gates  []*gate
 
 	root  *os.Root // the vendor's outbox, once authenticated
 	fmu   sync.Mutex
@@ -286,4 +287,69 @@ func (c *conn) charge(n int64) bool {
 		return false
 	}
 	return true
+}
+
+// gate holds the reading of SFTP requests while MaxInFlight of them wait
+// for their answer: a client cannot queue work and memory without bound.
+type gate struct {
+	c     *conn
+	mu    sync.Mutex
+	cond  *sync.Cond
+	n     int
+	max   int
+	close bool
+}
+
+func (c *conn) newGate() *gate {
+	g := &gate{c: c, max: c.s.cfg.Limits.MaxInFlight}
+	g.cond = sync.NewCond(&g.mu)
+	c.lmu.Lock()
+	c.gates = append(c.gates, g)
+	c.lmu.Unlock()
+	return g
+}
+
+// shutGates lets every session's reader go once the connection is gone.
+func (c *conn) shutGates() {
+	c.lmu.Lock()
+	defer c.lmu.Unlock()
+	for _, g := range c.gates {
+		g.mu.Lock()
+		g.close = true
+		g.mu.Unlock()
+		g.cond.Broadcast()
+	}
+}
+
+// enter waits for room for one more request.
+func (g *gate) enter() error {
+	if g == nil {
+		return nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.n >= g.max {
+		g.c.limitHit(LimitInFlight)
+	}
+	for g.n >= g.max && !g.close {
+		g.cond.Wait()
+	}
+	if g.close {
+		return net.ErrClosed
+	}
+	g.n++
+	return nil
+}
+
+// leave is called for each answer sent.
+func (g *gate) leave() {
+	if g == nil {
+		return
+	}
+	g.mu.Lock()
+	if g.n > 0 {
+		g.n--
+	}
+	g.mu.Unlock()
+	g.cond.Signal()
 }

@@ -468,6 +468,7 @@ func (c *conn) serve() {
 			c.session(ch, creqs, root, log)
 		}()
 	}
+	c.shutGates()
 	sessions.Wait()
 }
 
@@ -548,7 +549,9 @@ func (c *conn) serveSFTP(ch ssh.Channel, root *os.Root, log *slog.Logger) {
 	var rwc = sftpStream(ch)
 	opts := []sftp.RequestServerOption{sftp.WithStartDirectory("/")}
 	if !c.s.cfg.NoLargeReads {
-		rwc = newLimitsShim(ch)
+		shim := newLimitsShim(ch)
+		shim.gate = c.newGate()
+		rwc = shim
 		opts = append(opts, sftp.WithRSMaxTxPacket(maxRead))
 	}
 	rs := sftp.NewRequestServer(rwc, hs, opts...)
