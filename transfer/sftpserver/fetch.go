@@ -217,22 +217,15 @@ func (c *conn) openFile(k fileKey, name string) *connFile {
 	if c.files == nil {
 		c.files = map[fileKey]*connFile{}
 	}
+	// A file already reported complete on this connection stays so: one
+	// report per vendor, file and connection.
 	cf, ok := c.files[k]
-	if !ok || cf.sv.isDone() {
+	if !ok {
 		cf = &connFile{sv: c.s.book.get(k, name, c.s.now())}
-		if ok {
-			cf.open = c.files[k].open
-		}
 		c.files[k] = cf
 	}
 	cf.open++
 	return cf
-}
-
-func (sv *served) isDone() bool {
-	sv.mu.Lock()
-	defer sv.mu.Unlock()
-	return sv.done
 }
 
 // endFetches reports, when a connection ends, every file it read that was

@@ -153,7 +153,7 @@ func TestFetchTwoHandlesAndResume(t *testing.T) {
 	readRange(t, f, 0, n)
 	f.Close()
 	if k := e.nfetches(); k != 3 {
-		t.Fatalf("%d fetches reported, want 3", k)
+		t.Fatalf("%d fetches reported, want 3: %+v", k, e.fetches)
 	}
 }
 
