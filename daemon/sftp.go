@@ -127,3 +127,8 @@ func (e *Engine) sftpLimits(c *config.Config) sftpserver.Limits {
 		OnHit: e.metrics.SFTPLimitHit,
 	}
 }
+
+// ServerVendors is the vendor list the built-in server gets from c, for
+// sftpserver.PrepareVendors (check-config, and the two halves of a reload:
+// prepare with the new configuration, apply once all of it is accepted).
+func ServerVendors(c *config.Config) []sftpserver.Vendor { return serverVendors(c) }

@@ -90,6 +90,16 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
 	}
+	// The built-in server's vendors: authorized_keys lines, options and
+	// file modes, as the daemon will check them.
+	warnings, err := sftpserver.CheckAuthorizedKeys(daemon.ServerVendors(cfg))
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "%s: WARNING: authorized_keys: %s\n", *cfgPath, w)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", *cfgPath, err)
+		return exitUsage
+	}
 	if cfg.SFTPServer.Algorithms == string(sftpserver.Legacy) {
 		fmt.Fprintf(stderr, "%s: WARNING: %s\n", *cfgPath, sftpserver.LegacyWarning)
 	}

@@ -15,8 +15,13 @@
 //     vendor's authorized_keys file (read again at every authentication, so
 //     an edited file takes effect without a reload) log in. No password,
 //     keyboard-interactive or GSSAPI callback is set, so x/crypto never
-//     offers those methods. Key options in authorized_keys (from=, restrict,
-//     ...) are not interpreted: every key there is a full SFTP login.
+//     offers those methods. authorized_keys is read as sshd reads it
+//     (authkeys.go): from= and expiry-time= are enforced, restrict and
+//     no-* accepted, command=, cert-authority and unknown options refuse
+//     their line, RSA under 2048 bits is refused, and a file or directory
+//     writable by group or others is refused whole (StrictModes).
+//     PrepareVendors and ApplyVendors are the two halves of a reload;
+//     applying closes the connections of removed keys.
 //   - Only "session" channels with the "sftp" subsystem; exec, shell,
 //     pty-req, env, X11, agent forwarding, direct-tcpip and tcpip-forward
 //     are refused: quietly (DEBUG; the first exec/shell/pty refusal of a

@@ -1,7 +1,6 @@
 package sftpserver
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -145,6 +144,9 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Limits.defaults(); err != nil {
 		return nil, err
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	prof, err := ParseProfile(string(cfg.Algorithms))
 	if err != nil {
 		return nil, fmt.Errorf("sftp server: %w", err)
@@ -180,47 +182,6 @@ func (s *Server) HostKeys() []ssh.PublicKey {
 	return ks
 }
 
-// SetVendors replaces the set of vendors after checking it; connections
-// made from then on use the new set, open ones keep theirs.
-func (s *Server) SetVendors(vs []Vendor) error {
-	m := make(map[string]Vendor, len(vs))
-	for _, v := range vs {
-		if !vendorName.MatchString(v.Name) {
-			return fmt.Errorf("sftp server: vendor name %q: want [a-z0-9-]+", v.Name)
-		}
-		if _, dup := m[v.Name]; dup {
-			return fmt.Errorf("sftp server: vendor %s listed twice", v.Name)
-		}
-		if st, err := os.Stat(v.Dir); err != nil || !st.IsDir() {
-			return fmt.Errorf("sftp server: vendor %s: outbox %s is not a directory", v.Name, v.Dir)
-		}
-		if _, err := readAuthorizedKeys(v.AuthorizedKeysFile); err != nil {
-			return fmt.Errorf("sftp server: vendor %s: %w", v.Name, err)
-		}
-		m[v.Name] = v
-	}
-	s.vendors.Store(&m)
-	return nil
-}
-
-func readAuthorizedKeys(file string) ([]ssh.PublicKey, error) {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("authorized_keys: %w", err)
-	}
-	var keys []ssh.PublicKey
-	for len(bytes.TrimSpace(b)) > 0 {
-		k, _, _, rest, err := ssh.ParseAuthorizedKey(b)
-		if err != nil {
-			// ParseAuthorizedKey skips bad lines; an error means no key left.
-			break
-		}
-		keys = append(keys, k)
-		b = rest
-	}
-	return keys, nil
-}
-
 // serverConfig is made per connection, so that it sees the vendors of the
 // moment.
 func (s *Server) serverConfig(hs *handshakeLog) *ssh.ServerConfig {
@@ -233,23 +194,7 @@ func (s *Server) serverConfig(hs *handshakeLog) *ssh.ServerConfig {
 		// No PasswordCallback, KeyboardInteractiveCallback or
 		// GSSAPIWithMICConfig: public keys are the only method offered.
 		PublicKeyCallback: func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-			v, ok := vendors[meta.User()]
-			if !ok {
-				return nil, refusal("no such vendor")
-			}
-			keys, err := readAuthorizedKeys(v.AuthorizedKeysFile)
-			if err != nil {
-				s.log.Error("authorized_keys unreadable", "vendor", v.Name, "err", err)
-				return nil, refusal("authorized_keys unreadable")
-			}
-			kb := key.Marshal()
-			for _, k := range keys {
-				if bytes.Equal(k.Marshal(), kb) {
-					return &ssh.Permissions{Extensions: map[string]string{
-						"vendor": v.Name, "key": ssh.FingerprintSHA256(key)}}, nil
-				}
-			}
-			return nil, refusal("key not in the vendor's authorized_keys")
+			return s.authorize(vendors, meta, key)
 		},
 		AuthLogCallback: hs.authLog,
 	}
@@ -377,9 +322,10 @@ func (s *Server) shutdown(wg *sync.WaitGroup) {
 type conn struct {
 	s      *Server
 	nc     net.Conn
-	vendor string       // after authentication
-	open   atomic.Int32 // file handles open now
-	probed atomic.Bool  // a session request was refused (logged at INFO once)
+	vendor string        // after authentication
+	key    ssh.PublicKey // the key it logged in with
+	open   atomic.Int32  // file handles open now
+	probed atomic.Bool   // a session request was refused (logged at INFO once)
 	connState
 }
 
@@ -423,7 +369,7 @@ func (c *conn) serve() {
 		refuse(chans, "too many connections for this vendor")
 		return
 	}
-	c.vendor = name
+	s.setConnVendor(c, name, sc.Permissions.Extensions["pubkey"])
 	log := s.log.With("vendor", name, "remote", remote)
 	root, err := os.OpenRoot(v.Dir)
 	if err != nil {

@@ -642,8 +642,9 @@ func TestSetVendors(t *testing.T) {
 		c.Close()
 		t.Fatal("removed vendor logged in")
 	}
-	if _, err := old.Stat("b.csv"); err != nil {
-		t.Fatalf("open connection of a removed vendor: %v", err)
+	// A removed vendor's open connections are closed.
+	if _, err := old.Stat("b.csv"); err == nil {
+		t.Fatal("the open connection of a removed vendor still serves")
 	}
 	if err := e.srv.SetVendors([]sftpserver.Vendor{{Name: "Bad Name", Dir: e.dirs["vendor-a"]}}); err == nil {
 		t.Fatal("bad vendor accepted")
