@@ -1,0 +1,379 @@
+package sftpserver_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pkg/sftp"
+
+	"leverance/transfer/sftpserver"
+)
+
+// hits counts the limits hit, for the tests.
+type hits struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (h *hits) hit(l string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.n == nil {
+		h.n = map[string]int{}
+	}
+	h.n[l]++
+}
+
+func (h *hits) get(l string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.n[l]
+}
+
+// dialFrom opens a TCP connection to addr from the loopback address src.
+func dialFrom(t *testing.T, src, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// closedByServer reports whether the server closed c (within wait).
+func closedByServer(c net.Conn, wait time.Duration) bool {
+	c.SetReadDeadline(time.Now().Add(wait))
+	_, err := io.Copy(io.Discard, c)
+	return err == nil // EOF: closed; a timeout is an error
+}
+
+// 100 idle connections of one stranger, held open before authentication,
+// while a vendor logs in three times: all three get in, each within 5 s,
+// and the stranger holds at most per_source_max_startups slots.
+func TestPreauthFloodVendorGetsIn(t *testing.T) {
+	var h hits
+	e := startServer(t, func(c *sftpserver.Config) { c.Limits.OnHit = h.hit })
+	var idle []net.Conn
+	for i := 0; i < 100; i++ {
+		idle = append(idle, dialFrom(t, "127.0.0.2", e.addr))
+	}
+	defer func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	}()
+	for i := 0; i < 3; i++ {
+		start := time.Now()
+		c, err := e.sshClient(t, "vendor-a", "vendor-a")
+		if err != nil {
+			t.Fatalf("login %d refused during the flood: %v", i+1, err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("login %d took %v", i+1, d)
+		}
+		sc, err := sftp.NewClient(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sc.Stat("a.csv"); err != nil {
+			t.Fatal(err)
+		}
+		sc.Close()
+		c.Close()
+	}
+	held := 0
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, c := range idle {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// An admitted connection gets the banner and then waits for
+			// ours; a refused one is closed at once.
+			c.SetReadDeadline(time.Now().Add(time.Second))
+			b := make([]byte, 4)
+			if _, err := io.ReadFull(c, b); err == nil && string(b) == "SSH-" {
+				mu.Lock()
+				held++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if held > sftpserver.DefaultPerSourceMaxStartups {
+		t.Errorf("the stranger holds %d connections, want ≤ %d", held, sftpserver.DefaultPerSourceMaxStartups)
+	}
+	if h.get(sftpserver.LimitSourceStartups) < 100-sftpserver.DefaultPerSourceMaxStartups {
+		t.Errorf("per_source_max_startups hit %d times, want ≥ %d", h.get(sftpserver.LimitSourceStartups),
+			100-sftpserver.DefaultPerSourceMaxStartups)
+	}
+}
+
+// Unauthenticated connections from many addresses: past start, new ones
+// are dropped at random (MaxStartups), and at full always.
+func TestMaxStartupsEarlyDrop(t *testing.T) {
+	var h hits
+	e := startServer(t, func(c *sftpserver.Config) {
+		c.Limits = sftpserver.Limits{StartupsStart: 5, StartupsRate: 50, StartupsFull: 20, OnHit: h.hit}
+	})
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < 60; i++ {
+		conns = append(conns, dialFrom(t, "127.0.1."+strconv.Itoa(i+1), e.addr))
+	}
+	held := 0
+	for _, c := range conns {
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		b := make([]byte, 4)
+		if _, err := io.ReadFull(c, b); err == nil {
+			held++
+		}
+	}
+	if held < 5 || held > 20 {
+		t.Fatalf("%d of 60 unauthenticated connections held, want 5 to 20", held)
+	}
+	if h.get(sftpserver.LimitStartups) != 60-held {
+		t.Fatalf("max_startups hit %d times, %d refused", h.get(sftpserver.LimitStartups), 60-held)
+	}
+}
+
+// A banner slowloris (one byte at a time, never finishing) is cut at the
+// login grace time, and counted.
+func TestBannerSlowloris(t *testing.T) {
+	var h hits
+	e := startServer(t, func(c *sftpserver.Config) {
+		c.Limits = sftpserver.Limits{LoginGraceTime: time.Second, OnHit: h.hit}
+	})
+	c := dialFrom(t, "127.0.0.3", e.addr)
+	defer c.Close()
+	closed := make(chan time.Time, 1)
+	go func() {
+		io.Copy(io.Discard, c)
+		closed <- time.Now()
+	}()
+	start := time.Now()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	banner := []byte("SSH-2.0-" + strings.Repeat("x", 200))
+	for i := 0; ; i++ {
+		select {
+		case at := <-closed:
+			if d := at.Sub(start); d < 900*time.Millisecond || d > 5*time.Second {
+				t.Fatalf("slowloris cut after %v, want about the 1s grace", d)
+			}
+			if h.get(sftpserver.LimitLoginGrace) != 1 {
+				t.Fatalf("login_grace_time hit %d times", h.get(sftpserver.LimitLoginGrace))
+			}
+			return
+		case <-tick.C:
+			c.Write(banner[i%len(banner) : i%len(banner)+1])
+			if i > 100 {
+				t.Fatal("the slowloris was not cut")
+			}
+		}
+	}
+}
+
+func openFDs(t *testing.T) int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	return len(ents)
+}
+
+// 20,000 handle opens by one vendor: refused past max_handles, the
+// server's descriptors stay bounded, and another vendor downloads
+// meanwhile.
+func TestHandleFlood(t *testing.T) {
+	n := 20000
+	if testing.Short() {
+		n = 2000
+	}
+	var h hits
+	e := startServer(t, func(c *sftpserver.Config) { c.Limits.OnHit = h.hit })
+	before := openFDs(t)
+	sc := e.sftpClient(t, "vendor-a")
+	var files []*sftp.File
+	refused := 0
+	for i := 0; i < n; i++ {
+		f, err := sc.Open("a.csv")
+		if err != nil {
+			if !strings.Contains(err.Error(), "max_handles") {
+				t.Fatalf("open %d: %v", i, err)
+			}
+			refused++
+			continue
+		}
+		files = append(files, f)
+	}
+	if len(files) != sftpserver.DefaultMaxHandles || refused != n-sftpserver.DefaultMaxHandles {
+		t.Fatalf("%d opened, %d refused; want %d opened", len(files), refused, sftpserver.DefaultMaxHandles)
+	}
+	if grown := openFDs(t) - before; grown > sftpserver.DefaultMaxHandles+32 {
+		t.Fatalf("%d more descriptors open, want ≤ %d", grown, sftpserver.DefaultMaxHandles+32)
+	}
+	b := e.sftpClient(t, "vendor-b")
+	f, err := b.Open("b.csv")
+	if err != nil {
+		t.Fatalf("vendor-b during vendor-a's flood: %v", err)
+	}
+	if got, _ := io.ReadAll(f); string(got) != "vendor b's data\n" {
+		t.Fatalf("vendor-b read %q", got)
+	}
+	f.Close()
+	for _, f := range files {
+		f.Close()
+	}
+	if f, err := sc.Open("a.csv"); err != nil {
+		t.Fatalf("after closing, a handle is refused: %v", err)
+	} else {
+		f.Close()
+	}
+	if h.get(sftpserver.LimitHandles) != refused {
+		t.Fatalf("max_handles hit %d times, %d refused", h.get(sftpserver.LimitHandles), refused)
+	}
+}
+
+// rss is the process's resident set in bytes.
+func rss(t *testing.T) int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		t.Skip("no /proc/self/statm")
+	}
+	f := strings.Fields(string(b))
+	pages, _ := strconv.ParseInt(f[1], 10, 64)
+	return pages * int64(os.Getpagesize())
+}
+
+// Out-of-order reads of a 64 MiB file over 48 handles: the server buffers
+// nothing (the process's RSS grows by less than 64 MiB, client included),
+// and the union of the reads is one complete fetch with the right digest.
+func TestOutOfOrderReadsBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("64 MiB over 48 handles")
+	}
+	e := startServer(t, nil)
+	const size = 64 << 20
+	data := make([]byte, size)
+	rand.Read(data)
+	os.WriteFile(filepath.Join(e.dirs["vendor-a"], "big.csv"), data, 0o640)
+	want := sum(data)
+	data = nil
+	debug.FreeOSMemory()
+	base := rss(t)
+	var peak atomic.Int64
+	peak.Store(base)
+	stop := make(chan struct{})
+	go func() {
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if b, err := os.ReadFile("/proc/self/statm"); err == nil {
+					p, _ := strconv.ParseInt(strings.Fields(string(b))[1], 10, 64)
+					if r := p * int64(os.Getpagesize()); r > peak.Load() {
+						peak.Store(r)
+					}
+				}
+			}
+		}
+	}()
+	sc, end := e.conn(t)
+	const handles, chunk = 48, 32 << 10
+	stripe := int64(size / handles)
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	for i := 0; i < handles; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			f, err := sc.Open("big.csv")
+			if err != nil {
+				failed.Store(err)
+				return
+			}
+			defer f.Close()
+			lo, hi := int64(i)*stripe, int64(i+1)*stripe
+			if i == handles-1 {
+				hi = size
+			}
+			buf := make([]byte, chunk)
+			// Backwards through the stripe: every read leaves a gap.
+			for off := hi - chunk; off > lo-chunk; off -= chunk {
+				o := max(off, lo)
+				n := min(int64(chunk), hi-o, off+chunk-o)
+				if _, err := f.ReadAt(buf[:n], o); err != nil && err != io.EOF {
+					failed.Store(err)
+					return
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(stop)
+	if err := failed.Load(); err != nil {
+		t.Fatal(err)
+	}
+	fe := e.waitFetch(t)
+	end()
+	if !fe.Complete || fe.SHA256 != want || fe.File != "big.csv" {
+		t.Fatalf("fetch %+v", fe)
+	}
+	grown := peak.Load() - base
+	t.Logf("RSS %d MiB before, peak %d MiB (+%d MiB)", base>>20, peak.Load()>>20, grown>>20)
+	if grown >= 64<<20 {
+		t.Fatalf("RSS grew by %d MiB, want < 64", grown>>20)
+	}
+}
+
+// The gap-filling attack over the wire: one-byte reads, every other byte,
+// backwards; then the gaps: a complete fetch (the bookkeeping's cost is
+// tested in ranges_test.go).
+func TestGapFillingOverTheWire(t *testing.T) {
+	n := 10000
+	if testing.Short() {
+		n = 1000
+	}
+	e := startServer(t, nil)
+	data := make([]byte, 2*n)
+	rand.Read(data)
+	os.WriteFile(filepath.Join(e.dirs["vendor-a"], "gaps.csv"), data, 0o640)
+	sc, end := e.conn(t)
+	defer end()
+	f, err := sc.Open("gaps.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 2*n)
+	for i := n - 1; i >= 0; i-- {
+		f.ReadAt(got[2*i+1:2*i+2], int64(2*i+1))
+	}
+	for i := 0; i < n; i++ {
+		f.ReadAt(got[2*i:2*i+1], int64(2*i))
+	}
+	f.Close()
+	fe := e.waitFetch(t)
+	if !bytes.Equal(got, data) || !fe.Complete || fe.SHA256 != sum(data) {
+		t.Fatalf("fetch %+v", fe)
+	}
+}
