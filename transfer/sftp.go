@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path"
@@ -48,6 +49,9 @@ type SFTPConfig struct {
 	// promises that the staged file is on the server's disk; for
 	// benchmarks and servers where fsync is not offered anyway.
 	NoFsync bool
+	// Log receives the warnings about a server's missing extensions (once
+	// per connection); slog.Default() when nil.
+	Log *slog.Logger
 }
 
 // Defaults of SFTPConfig.

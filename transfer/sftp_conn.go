@@ -29,8 +29,10 @@ type sftpConn struct {
 	maxPacket   int
 	posixRename bool
 	fsync       bool
-	statvfs     bool
-	closeOnce   sync.Once
+	// warnedRename: the posix-rename fallback was logged on this connection.
+	warnedRename atomic.Bool
+	statvfs      bool
+	closeOnce    sync.Once
 }
 
 func (c *sftpConn) dead() bool {
@@ -175,6 +177,7 @@ func (s *SFTP) dial(ctx context.Context) (*sftpConn, string, error) {
 		}
 		return fail(ClassNetwork, fmt.Errorf("sftp subsystem: %w", err))
 	}
+	s.warnNoFsync(c)
 	go c.keepAlive(s.cfg.KeepAlive)
 	return c, seen, nil
 }

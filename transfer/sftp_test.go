@@ -6,9 +6,11 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -457,4 +459,62 @@ func TestClass(t *testing.T) {
 			t.Errorf("Class(%v) = %q, want %q", tc.err, got, tc.class)
 		}
 	}
+}
+
+// The conformance suite (Replace among it: checkpoint.txt replaced at every
+// publication) against ProFTPD's mod_sftp, as configured by default and
+// without posix-rename@openssh.com and fsync@openssh.com (the remove and
+// rename fallback; the missing fsync logged once per connection).
+func TestSFTPConformanceProFTPD(t *testing.T) {
+	for _, ext := range []string{"", "-posixRename -fsync"} {
+		t.Run("extensions="+ext, func(t *testing.T) {
+			keys := sshdtest.Dir(t)
+			signer := sshdtest.Ed25519Key(t, filepath.Join(keys, "id_ed25519"))
+			p := sshdtest.StartProFTPD(t, sshdtest.ProFTPDOptions{AuthorizedKeys: []ssh.PublicKey{signer.PublicKey()}, Extensions: ext})
+			kh := filepath.Join(keys, "known_hosts")
+			sshdtest.WriteKnownHosts(t, kh, p.Addr, p.HostKeys...)
+			var logs syncBuf
+			n := 0
+			outboxtest.Run(t, func(t *testing.T) (transfer.Outbox, outboxtest.Inspector) {
+				n++
+				sub := "o" + strconv.Itoa(n)
+				dir := filepath.Join(p.Home, sub)
+				os.Mkdir(dir, 0o755)
+				sshdtest.MakeWritable(t, dir)
+				ob, err := transfer.NewSFTP(transfer.SFTPConfig{Address: p.Addr, User: p.User,
+					IdentityFile: filepath.Join(keys, "id_ed25519"), KnownHostsFile: kh, Directory: "/" + sub,
+					Timeout: 15 * time.Second, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { ob.Close() })
+				return ob, outboxtest.DirInspector(dir)
+			})
+			warned := strings.Contains(logs.String(), "lacks fsync@openssh.com")
+			if warned != (ext != "") {
+				t.Errorf("missing fsync logged: %v, want %v\n%s", warned, ext != "", logs.String())
+			}
+			if fell := strings.Contains(logs.String(), "lacks posix-rename"); fell != (ext != "") {
+				t.Errorf("rename fallback logged: %v, want %v", fell, ext != "")
+			}
+		})
+	}
+}
+
+// syncBuf is a log destination safe for concurrent writes.
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -41,6 +41,7 @@ const DisallowSkipEnv = "LEVERANCE_TEST_DISALLOW_SKIP"
 // Known locations of tools that are not on a normal user's PATH.
 var toolPaths = map[string][]string{
 	"sshd":        {"/usr/sbin/sshd"},
+	"proftpd":     {"/usr/sbin/proftpd"},
 	"sftp-server": {"/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server", "/usr/libexec/sftp-server"},
 }
 

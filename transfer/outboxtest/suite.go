@@ -50,6 +50,7 @@ func Run(t *testing.T, newOutbox Factory) {
 		{"BigFile", testBigFile},
 		{"Readers", testReaders},
 		{"Concurrent", testConcurrent},
+		{"Replace", testReplace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -307,5 +308,20 @@ func (d DirInspector) Write(t testing.TB, name string, data []byte) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(string(d), name), data, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testReplace: transfer.Replace (checkpoint.txt at every publication)
+// replaces the file each time, leaving nothing else behind.
+func testReplace(t *testing.T, ob transfer.Outbox, in Inspector) {
+	for i := 1; i <= 3; i++ {
+		data := []byte(fmt.Sprintf("checkpoint %d\n", i))
+		if err := transfer.Replace(ctx, ob, "checkpoint.txt", data); err != nil {
+			t.Fatalf("Replace %d: %v", i, err)
+		}
+		wantList(t, in, "checkpoint.txt")
+		if got := in.Read(t, "checkpoint.txt"); !bytes.Equal(got, data) {
+			t.Fatalf("after Replace %d: %q, want %q", i, got, data)
+		}
 	}
 }

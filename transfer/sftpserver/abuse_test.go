@@ -52,13 +52,6 @@ func dialFrom(t *testing.T, src, addr string) net.Conn {
 	return c
 }
 
-// closedByServer reports whether the server closed c (within wait).
-func closedByServer(c net.Conn, wait time.Duration) bool {
-	c.SetReadDeadline(time.Now().Add(wait))
-	_, err := io.Copy(io.Discard, c)
-	return err == nil // EOF: closed; a timeout is an error
-}
-
 // 100 idle connections of one stranger, held open before authentication,
 // while a vendor logs in three times: all three get in, each within 5 s,
 // and the stranger holds at most per_source_max_startups slots.
