@@ -1,17 +1,24 @@
-# leverance — see README.md. Targets: build run test lint bench fuzz install clean.
+# leverance — see README.md. Targets: build run test lint bench fuzz install package clean.
 GO        ?= go
 BIN       := bin/leverance
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME  ?= 10s
+NFPM      := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
 
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
 SYSCONFDIR ?= /etc
 
-.PHONY: build run test unit long lint fuzz bench clean install
+# Packages (make package): version and release of the .deb and .rpm, and
+# where they are written.
+PKGVERSION ?= 0.1.0
+PKGRELEASE ?= $(shell git rev-list --count HEAD 2>/dev/null || echo 1)
+PKGDIR    ?= dist
+
+.PHONY: build run test unit long lint fuzz bench clean install package
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/leverance
@@ -54,11 +61,15 @@ bench:
 	./scripts/bench-sftp.sh
 
 clean:
-	rm -rf bin demo
+	rm -rf bin demo dist
 
 # Installs the binary, the units (ExecStart pointing at $(PREFIX)/bin), the
 # sysusers.d and tmpfiles.d entries, the example configuration (never over an
-# existing one) and the docs. Packagers: make install PREFIX=/usr DESTDIR=...
+# existing one), the man page and the docs: the files of the package. Without
+# DESTDIR it then does what the package's maintainer script does: creates the
+# leverance user (sysusers), gives /etc/leverance and the configuration to its
+# group (tmpfiles: root:leverance 0750 and 0640) and reloads systemd; it
+# neither enables nor starts the service. Packagers: make install DESTDIR=...
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/leverance
 	install -d -m 0755 $(DESTDIR)$(UNITDIR)
@@ -69,7 +80,33 @@ install: build
 	install -D -m 0644 systemd/leverance.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/leverance.conf
 	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/leverance
 	test -e $(DESTDIR)$(SYSCONFDIR)/leverance/leverance.toml || install -m 0640 examples/leverance.toml $(DESTDIR)$(SYSCONFDIR)/leverance/leverance.toml
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/share/man/man1
+	$(GO) run ./packaging/genman $(BIN) $(VERSION) | gzip -9n > $(DESTDIR)$(PREFIX)/share/man/man1/leverance.1.gz
+	chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man1/leverance.1.gz
 	install -D -m 0644 examples/leverance.service.d-ipaddress.conf $(DESTDIR)$(PREFIX)/share/doc/leverance/examples/leverance.service.d-ipaddress.conf
 	install -m 0644 examples/leverance.toml $(DESTDIR)$(PREFIX)/share/doc/leverance/examples/leverance.toml
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/leverance/
-	$(DESTDIR)$(PREFIX)/bin/leverance help > $(DESTDIR)$(PREFIX)/share/doc/leverance/leverance.txt
+	if [ -z "$(DESTDIR)" ]; then \
+		systemd-sysusers $(PREFIX)/lib/sysusers.d/leverance.conf && \
+		systemd-tmpfiles --create $(PREFIX)/lib/tmpfiles.d/leverance.conf && \
+		if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+	fi
+
+# The .deb and .rpm (nfpm, run pinned like staticcheck: nothing to install):
+# the binary built with the package's version, the units, sysusers.d and
+# tmpfiles.d entries, the example configuration as a conffile, the man page
+# generated from --help, the docs. Checked with lintian where it is installed.
+package:
+	$(MAKE) build VERSION=$(PKGVERSION)-$(PKGRELEASE)
+	rm -rf $(PKGDIR)/root
+	mkdir -p $(PKGDIR)/root/doc/examples
+	cp $(BIN) systemd/leverance.service systemd/leverance.socket systemd/leverance.sysusers systemd/leverance.tmpfiles \
+		examples/leverance.toml packaging/copyright packaging/lintian-overrides $(PKGDIR)/root/
+	cp -r packaging/deb packaging/rpm $(PKGDIR)/root/
+	cp README.md docs/*.md $(PKGDIR)/root/doc/
+	cp examples/leverance.toml examples/leverance.service.d-ipaddress.conf $(PKGDIR)/root/doc/examples/
+	$(GO) run ./packaging/genman $(BIN) $(PKGVERSION)-$(PKGRELEASE) | gzip -9n > $(PKGDIR)/root/leverance.1.gz
+	sed -e 's/@VERSION@/$(PKGVERSION)-$(PKGRELEASE)/' -e "s/@DATE@/$$(date -R)/" packaging/changelog | gzip -9n > $(PKGDIR)/root/changelog.Debian.gz
+	cd $(PKGDIR) && PKGVERSION=$(PKGVERSION) PKGRELEASE=$(PKGRELEASE) $(GO) run $(NFPM) package -f $(CURDIR)/packaging/nfpm.yaml -p deb -t .
+	cd $(PKGDIR) && PKGVERSION=$(PKGVERSION) PKGRELEASE=$(PKGRELEASE) $(GO) run $(NFPM) package -f $(CURDIR)/packaging/nfpm.yaml -p rpm -t .
+	if command -v lintian >/dev/null; then lintian --fail-on error,warning $(PKGDIR)/leverance_$(PKGVERSION)-$(PKGRELEASE)_amd64.deb; fi

@@ -24,18 +24,8 @@ func (c *Config) CheckFiles() error {
 	} else if _, err := os.Stat(filepath.Dir(c.StateDir)); err != nil {
 		v.add("state_dir", fmt.Sprintf("neither it nor its parent exists: %v", err))
 	}
-	for i, vd := range c.Vendor {
-		key := fmt.Sprintf("vendor[%d].outbox", i)
-		ob := vd.Outbox
-		switch ob.Kind {
-		case "local":
-			if ob.AuthorizedKeys != "" {
-				checkFile(v, key+".authorized_keys", ob.AuthorizedKeys, false)
-			}
-		case "sftp":
-			checkFile(v, key+".identity", ob.Identity, true)
-			checkFile(v, key+".known_hosts", ob.KnownHosts, false)
-		}
+	for _, f := range c.vendorFiles() {
+		checkFile(v, f.key, f.path, f.private)
 	}
 	if len(v.problems) > 0 {
 		return &Error{File: c.Path, Problems: v.problems}
@@ -57,4 +47,28 @@ func checkFile(v *validator, key, path string, private bool) {
 	case !private && fi.Mode().Perm()&0o002 != 0:
 		v.add(key, fmt.Sprintf("%s is world-writable", path))
 	}
+}
+
+// vendorFile is a file a vendor's outbox names.
+type vendorFile struct {
+	key, path string
+	private   bool // a private key: no access for group or others
+}
+
+// vendorFiles lists the files the vendors' outboxes name, with their keys.
+func (c *Config) vendorFiles() []vendorFile {
+	var fs []vendorFile
+	for i, vd := range c.Vendor {
+		key := fmt.Sprintf("vendor[%d].outbox", i)
+		ob := vd.Outbox
+		switch ob.Kind {
+		case "local":
+			if ob.AuthorizedKeys != "" {
+				fs = append(fs, vendorFile{key + ".authorized_keys", ob.AuthorizedKeys, false})
+			}
+		case "sftp":
+			fs = append(fs, vendorFile{key + ".identity", ob.Identity, true}, vendorFile{key + ".known_hosts", ob.KnownHosts, false})
+		}
+	}
+	return fs
 }

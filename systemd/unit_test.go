@@ -38,7 +38,8 @@ func execStart(t *testing.T) []string {
 // TestRunLikeTheUnit runs the binary the way leverance.service and
 // leverance.socket do: its ExecStart, the SFTP socket handed over by
 // systemd-socket-activate, NOTIFY_SOCKET, WATCHDOG_USEC and the receipts key
-// as a credential ($CREDENTIALS_DIRECTORY); then SIGHUP and SIGTERM.
+// as a credential ($CREDENTIALS_DIRECTORY, as the LoadCredential= drop-in
+// of docs/operations.md hands it over); then SIGHUP and SIGTERM.
 func TestRunLikeTheUnit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")

@@ -77,14 +77,18 @@ func logConfig(log *slog.Logger, c *config.Config) {
 }
 
 func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("check-config", "check-config -c CONFIG", stderr)
+	fs := newFlags("check-config", "check-config -c CONFIG [--user NAME]", stderr)
 	cfgPath := configFlag(fs)
+	as := fs.String("user", "leverance", "check that the service's `user` can read every file the configuration names and write its state directory (\"\" = skip)")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err == nil {
 		err = cfg.CheckFiles()
+	}
+	if err == nil && *as != "" {
+		err = checkAccessAs(cfg, *as, stderr)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -105,4 +109,16 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "%s: OK (%d vendors)\n", *cfgPath, len(cfg.Vendor))
 	return exitOK
+}
+
+// checkAccessAs checks the files as the service user would see them; a
+// user that does not exist (a machine without the package's sysusers
+// entry) is noted, not an error.
+func checkAccessAs(cfg *config.Config, name string, stderr io.Writer) error {
+	a, err := config.LookupAccount(name)
+	if err != nil {
+		fmt.Fprintf(stderr, "note: user %s does not exist here; file access was not checked as the service user (%v)\n", name, err)
+		return nil
+	}
+	return cfg.CheckAccess(a)
 }

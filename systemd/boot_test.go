@@ -1,0 +1,218 @@
+package systemd
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"leverance/internal/sshdtest"
+)
+
+// TestBootWalk installs the .deb on a real systemd and walks
+// docs/operations.md's install → configure → first start → onboarding →
+// monitoring → upgrade, running the doc's own sh blocks in order, with the
+// checks of walkHooks between them.
+//
+// How: systemd-nspawn (package systemd-container) boots this machine's
+// systemd as PID 1 of a container, as root:
+//
+//	systemd-nspawn --register=no --keep-unit --volatile=yes -D / \
+//	  --overlay=/usr:UPPER:/usr --bind=DPKGDB:/var/lib/dpkg ... \
+//	  --boot --console=pipe systemd.unit=walk.service
+//
+// --volatile=yes gives the container a tmpfs / with the host's /usr and an
+// empty /etc and /var; --overlay makes /usr writable with the writes in a
+// scratch directory, and a copy of the host's dpkg database is bound on
+// /var/lib/dpkg, so that `dpkg -i` installs the package into the container
+// for real — maintainer scripts, sysusers, tmpfiles, daemon-reload — and
+// nothing of it reaches the host. --register=no --keep-unit: the host has no
+// systemd to register with. Booting systemd.unit=walk.service starts only
+// the walk (after sysusers and tmpfiles), which ends with poweroff.
+// (--volatile=overlay and --volatile=state are refused on -D /.)
+func TestBootWalk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two packages and boots systemd in a container")
+	}
+	if os.Geteuid() != 0 {
+		requireTool(t, "a root user")
+	}
+	nspawn := requireTool(t, "systemd-nspawn")
+	for _, tool := range []string{"make", "lintian", "dpkg-deb", "sftp", "ssh-keygen", "curl"} {
+		requireTool(t, tool)
+	}
+	dir := t.TempDir()
+	walk := filepath.Join(dir, "walk")
+	out := filepath.Join(dir, "out")
+	if keep := os.Getenv("LEVERANCE_BOOT_OUT"); keep != "" {
+		out = keep // kept after the test, to read what the walk wrote
+		os.RemoveAll(out)
+	}
+	os.MkdirAll(filepath.Join(walk, "upgrade"), 0o755)
+	os.MkdirAll(out, 0o755)
+
+	old := buildPackage(t, filepath.Join(dir, "v1"), "1")
+	newer := buildPackage(t, filepath.Join(dir, "v2"), "2")
+	link(t, old, filepath.Join(walk, filepath.Base(old)))
+	link(t, newer, filepath.Join(walk, "upgrade", filepath.Base(newer)))
+	prepareWalk(t, walk)
+
+	script := walkScript(t, "../docs/operations.md", walkHooks())
+	os.WriteFile(filepath.Join(walk, "walk.sh"), []byte(script), 0o755)
+	unit := filepath.Join(dir, "walk.service")
+	os.WriteFile(unit, []byte(walkUnit), 0o644)
+	// A watchdog of 2 s instead of the unit's 60 s, so that the test sees it
+	// fed without waiting half a minute. Nothing else of the unit changes.
+	dropin := filepath.Join(dir, "watchdog.conf")
+	os.WriteFile(dropin, []byte("[Service]\nWatchdogSec=2s\n"), 0o644)
+
+	dpkgDB := filepath.Join(dir, "dpkg")
+	if b, err := exec.Command("cp", "-a", "/var/lib/dpkg", dpkgDB).CombinedOutput(); err != nil {
+		t.Fatalf("copy of the dpkg database: %v\n%s", err, b)
+	}
+	// The host's stat overrides name groups (ssl-cert, ...) that the
+	// container's fresh /etc/group does not have; dpkg refuses to run then.
+	os.WriteFile(filepath.Join(dpkgDB, "statoverride"), nil, 0o644)
+	upper := filepath.Join(dir, "usr-upper")
+	os.Mkdir(upper, 0o755)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, nspawn, "--register=no", "--keep-unit", "--volatile=yes", "-D", "/",
+		"--overlay=/usr:"+upper+":/usr", "--bind="+dpkgDB+":/var/lib/dpkg",
+		"--bind="+walk+":/walk", "--bind="+out+":/out",
+		"--bind-ro="+unit+":/etc/systemd/system/walk.service",
+		"--bind-ro="+dropin+":/etc/systemd/system/leverance.service.d/test-watchdog.conf",
+		"--boot", "--console=pipe", "systemd.unit=walk.service")
+	console, err := cmd.CombinedOutput()
+	t.Logf("container ran %v", time.Since(start).Round(time.Millisecond))
+	log := read(t, out, "walk.log")
+	if err != nil || strings.TrimSpace(read(t, out, "rc")) != "0" {
+		t.Fatalf("the walk failed (nspawn: %v, rc %q)\nwalk log:\n%s\nconsole (tail):\n%s",
+			err, read(t, out, "rc"), log, tail(string(console), 3000))
+	}
+	checkWalk(t, out)
+}
+
+// walkUnit runs the walk inside the container and powers it off.
+const walkUnit = `[Unit]
+Description=the operations.md walk
+After=systemd-sysusers.service systemd-tmpfiles-setup.service
+[Service]
+Type=oneshot
+TimeoutStartSec=180
+Environment=LANG=C.UTF-8
+ExecStart=/bin/sh -c 'cd /walk && sh -x ./walk.sh > /out/walk.log 2>&1; echo $? > /out/rc'
+ExecStartPost=/bin/systemctl poweroff
+`
+
+// buildPackage runs make package with release rel into dir and returns the
+// .deb (lintian runs in make package).
+func buildPackage(t *testing.T, dir, rel string) string {
+	t.Helper()
+	out, err := exec.Command("make", "-C", "..", "package", "PKGDIR="+dir, "PKGRELEASE="+rel).CombinedOutput()
+	if err != nil {
+		t.Fatalf("make package: %v\n%s", err, out)
+	}
+	deb := filepath.Join(dir, "leverance_0.1.0-"+rel+"_amd64.deb")
+	if _, err := os.Stat(deb); err != nil {
+		t.Fatalf("no %s: %v\n%s", deb, err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "leverance-0.1.0-"+rel+".x86_64.rpm")); err != nil {
+		t.Fatalf("no .rpm: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "\nE: ") || strings.Contains(string(out), "\nW: ") {
+		t.Fatalf("lintian:\n%s", out)
+	}
+	return deb
+}
+
+func link(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// prepareWalk puts in the walk's working directory what an operator is
+// handed: the vendors' public keys (their private halves stay in vendor/,
+// for the test's SFTP clients) and an extract of yesterday.
+func prepareWalk(t *testing.T, walk string) {
+	t.Helper()
+	os.Mkdir(filepath.Join(walk, "vendor"), 0o700)
+	for _, v := range []string{"kmd-opera", "kmd-workbase"} {
+		signer := sshdtest.Ed25519Key(t, filepath.Join(walk, "vendor", v))
+		os.WriteFile(filepath.Join(walk, v+".pub"), ssh.MarshalAuthorizedKey(signer.PublicKey()), 0o644)
+	}
+	cph, _ := time.LoadLocation("Europe/Copenhagen")
+	now := time.Now().In(cph)
+	if now.Hour() == 23 && now.Minute() >= 50 {
+		t.Skip("too close to midnight in Copenhagen for a one-day window test")
+	}
+	yesterday := time.Date(now.Year(), now.Month(), now.Day()-1, 12, 0, 0, 0, cph).Format("20060102")
+	data, err := os.ReadFile("../testdata/basic/registreringer_20160121.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(walk, "registreringer_"+yesterday+".csv"), data, 0o644)
+	os.WriteFile(filepath.Join(walk, "today"), []byte(now.Format("20060102")), 0o644)
+}
+
+var walkBlock = regexp.MustCompile("(?s)<!-- walk: ([a-z-]+) -->\n```sh\n(.*?)```")
+
+// walkScript joins the sh blocks of doc's walk, each preceded and followed
+// by its hooks ("before-NAME", NAME), into one script that stops at the
+// first failing command.
+func walkScript(t *testing.T, doc string, hooks map[string]string) string {
+	t.Helper()
+	data, err := os.ReadFile(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	end := strings.Index(text, "<!-- walk: end -->")
+	if end < 0 {
+		t.Fatalf("%s: no <!-- walk: end -->", doc)
+	}
+	var b strings.Builder
+	b.WriteString("set -e\n" + hooks["setup"])
+	var names []string
+	for _, m := range walkBlock.FindAllStringSubmatch(text[:end], -1) {
+		names = append(names, m[1])
+		b.WriteString("\n# --- docs/operations.md: " + m[1] + "\n")
+		b.WriteString(hooks["before-"+m[1]])
+		b.WriteString("echo '=== " + m[1] + "' >&2\n")
+		b.WriteString(m[2])
+		b.WriteString(hooks[m[1]])
+	}
+	b.WriteString(hooks["teardown"])
+	want := "install configure first-start deliver onboard reload monitor upgrade"
+	if got := strings.Join(names, " "); got != want {
+		t.Fatalf("%s: walk blocks %q, want %q", doc, got, want)
+	}
+	return b.String()
+}
+
+func read(t *testing.T, dir, name string) string {
+	t.Helper()
+	b, _ := os.ReadFile(filepath.Join(dir, name))
+	return string(b)
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
