@@ -44,7 +44,7 @@ func TestBootWalk(t *testing.T) {
 		requireTool(t, "a root user")
 	}
 	nspawn := requireTool(t, "systemd-nspawn")
-	for _, tool := range []string{"make", "lintian", "dpkg-deb", "sftp", "ssh-keygen", "curl"} {
+	for _, tool := range []string{"make", "lintian", "dpkg-deb", "rpm", "sftp", "ssh-keygen", "curl", "setpriv"} {
 		requireTool(t, tool)
 	}
 	dir := t.TempDir()
@@ -125,9 +125,11 @@ func buildPackage(t *testing.T, dir, rel string) string {
 	if _, err := os.Stat(deb); err != nil {
 		t.Fatalf("no %s: %v\n%s", deb, err, out)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "leverance-0.1.0-"+rel+".x86_64.rpm")); err != nil {
+	rpm := filepath.Join(dir, "leverance-0.1.0-"+rel+".x86_64.rpm")
+	if _, err := os.Stat(rpm); err != nil {
 		t.Fatalf("no .rpm: %v\n%s", err, out)
 	}
+	checkRPM(t, rpm)
 	if strings.Contains(string(out), "\nE: ") || strings.Contains(string(out), "\nW: ") {
 		t.Fatalf("lintian:\n%s", out)
 	}

@@ -64,7 +64,6 @@ EOF
 journalctl -u leverance.service --no-pager -o short-iso > /out/journal-first-start.txt
 show -p Type -p ActiveState -p SubState -p NRestarts > /out/show-first-start.txt
 systemctl show leverance.socket -p ActiveState > /out/show-socket.txt
-stat -c '%n %U:%G %04a' /var/lib/leverance/keys/* > /out/keys.txt
 `,
 		"deliver": `
 wait_for test -e "/var/lib/leverance/outbox/kmd-opera/daglige-beskeder_$today.csv.sha256"
@@ -95,6 +94,9 @@ sleep 6
 test "$(show -p MainPID --value)" = "$pid"
 show -p WatchdogUSec -p NRestarts -p TasksCurrent -p MemoryCurrent -p ActiveState > /out/show-monitor.txt
 ls "/proc/$pid/fd" | wc -l > /out/nfd.txt
+ls "/proc/$pid/task" | wc -l > /out/threads.txt
+grep VmHWM "/proc/$pid/status" > /out/hwm.txt
+stat -c '%n %U:%G %04a' /var/lib/leverance/keys/* > /out/keys.txt
 `,
 		"before-upgrade": `
 sha256sum /var/lib/leverance/keys/* /etc/leverance/leverance.toml /var/lib/leverance/receipts/receipts.jsonl > /out/before-upgrade.sha256
@@ -183,7 +185,8 @@ func checkWalk(t *testing.T, out string) {
 	has("check-config-as-service.txt", "OK (1 vendors)")
 	has("show-first-start.txt", "Type=notify", "ActiveState=active", "SubState=running", "NRestarts=0")
 	has("show-socket.txt", "ActiveState=active")
-	has("keys.txt", "/var/lib/leverance/keys/receipts.key leverance:leverance 0600", "ssh_host_ed25519_key leverance:leverance 0600")
+	has("keys.txt", "/var/lib/leverance/keys/receipts.key leverance:leverance 0600", "ssh_host_ed25519_key leverance:leverance 0600",
+		"ssh_host_ecdsa_key leverance:leverance 0600", "ssh_host_rsa_key leverance:leverance 0600")
 	has("journal-first-start.txt", "created a new receipts signing key")
 	has("workbase-after-reload.txt", "sftp> ls")
 	has("fetch.txt", "sftp> get daglige-beskeder_")
@@ -204,6 +207,11 @@ func checkWalk(t *testing.T, out string) {
 	}
 	has("show-stopped.txt", "ActiveState=inactive", "Result=success", "ExecMainStatus=0")
 	journal := read(t, out, "journal-all.txt")
+	// The configuration says 127.0.0.1:2222; the server on [::]:2222 is the
+	// socket leverance.socket handed over.
+	if !strings.Contains(journal, `msg="sftp server" addr=[::]:2222`) {
+		t.Errorf("the SFTP server did not take leverance.socket's socket:\n%s", journal)
+	}
 	for _, bad := range []string{"level=ERROR", "status=243", "Failed to set up credentials", "mode is different"} {
 		if strings.Contains(journal, bad) {
 			t.Errorf("the journal holds %q:\n%s", bad, journal)
@@ -212,5 +220,6 @@ func checkWalk(t *testing.T, out string) {
 	has("after-remove.txt", "/var/lib/leverance/receipts/receipts.jsonl", "/var/lib/leverance/keys/receipts.key", "/etc/leverance/leverance.toml")
 	has("after-purge.txt", "No such file")
 	t.Logf("journal of the first start:\n%s", read(t, out, "journal-first-start.txt"))
-	t.Logf("monitor: %s; fds: %s", strings.ReplaceAll(read(t, out, "show-monitor.txt"), "\n", " "), read(t, out, "nfd.txt"))
+	t.Logf("monitor: %s; fds: %s; threads: %s; %s", strings.ReplaceAll(read(t, out, "show-monitor.txt"), "\n", " "),
+		strings.TrimSpace(read(t, out, "nfd.txt")), strings.TrimSpace(read(t, out, "threads.txt")), strings.TrimSpace(read(t, out, "hwm.txt")))
 }
