@@ -37,16 +37,7 @@ import (
 // the walk (after sysusers and tmpfiles), which ends with poweroff.
 // (--volatile=overlay and --volatile=state are refused on -D /.)
 func TestBootWalk(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds two packages and boots systemd in a container")
-	}
-	if os.Geteuid() != 0 {
-		requireTool(t, "a root user")
-	}
-	nspawn := requireTool(t, "systemd-nspawn")
-	for _, tool := range []string{"make", "lintian", "dpkg-deb", "rpm", "sftp", "ssh-keygen", "curl", "setpriv"} {
-		requireTool(t, tool)
-	}
+	requireBoot(t, "make", "lintian", "dpkg-deb", "rpm", "sftp", "ssh-keygen", "curl", "setpriv")
 	dir := t.TempDir()
 	walk := filepath.Join(dir, "walk")
 	out := filepath.Join(dir, "out")
@@ -65,13 +56,22 @@ func TestBootWalk(t *testing.T) {
 
 	script := walkScript(t, "../docs/operations.md", walkHooks())
 	os.WriteFile(filepath.Join(walk, "walk.sh"), []byte(script), 0o755)
-	unit := filepath.Join(dir, "walk.service")
-	os.WriteFile(unit, []byte(walkUnit), 0o644)
 	// A watchdog of 2 s instead of the unit's 60 s, so that the test sees it
 	// fed without waiting half a minute. Nothing else of the unit changes.
 	dropin := filepath.Join(dir, "watchdog.conf")
 	os.WriteFile(dropin, []byte("[Service]\nWatchdogSec=2s\n"), 0o644)
+	boot(t, dir, walk, out, "--bind-ro="+dropin+":/etc/systemd/system/leverance.service.d/test-watchdog.conf")
+	checkWalk(t, out)
+}
 
+// boot boots systemd in a container (see TestBootWalk) that runs
+// walk/walk.sh in /walk and writes to /out, and fails the test unless the
+// script exits 0. /usr is an overlay whose writes stay in dir.
+func boot(t *testing.T, dir, walk, out string, binds ...string) {
+	t.Helper()
+	nspawn := requireTool(t, "systemd-nspawn")
+	unit := filepath.Join(dir, "walk.service")
+	os.WriteFile(unit, []byte(walkUnit), 0o644)
 	dpkgDB := filepath.Join(dir, "dpkg")
 	if b, err := exec.Command("cp", "-a", "/var/lib/dpkg", dpkgDB).CombinedOutput(); err != nil {
 		t.Fatalf("copy of the dpkg database: %v\n%s", err, b)
@@ -85,20 +85,36 @@ func TestBootWalk(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, nspawn, "--register=no", "--keep-unit", "--volatile=yes", "-D", "/",
-		"--overlay=/usr:"+upper+":/usr", "--bind="+dpkgDB+":/var/lib/dpkg",
-		"--bind="+walk+":/walk", "--bind="+out+":/out",
-		"--bind-ro="+unit+":/etc/systemd/system/walk.service",
-		"--bind-ro="+dropin+":/etc/systemd/system/leverance.service.d/test-watchdog.conf",
-		"--boot", "--console=pipe", "systemd.unit=walk.service")
-	console, err := cmd.CombinedOutput()
+	args := append([]string{"--register=no", "--keep-unit", "--volatile=yes", "-D", "/",
+		"--overlay=/usr:" + upper + ":/usr", "--bind=" + dpkgDB + ":/var/lib/dpkg",
+		"--bind=" + walk + ":/walk", "--bind=" + out + ":/out",
+		"--bind-ro=" + unit + ":/etc/systemd/system/walk.service"}, binds...)
+	args = append(args, "--boot", "--console=pipe", "systemd.unit=walk.service")
+	console, err := exec.CommandContext(ctx, nspawn, args...).CombinedOutput()
 	t.Logf("container ran %v", time.Since(start).Round(time.Millisecond))
-	log := read(t, out, "walk.log")
 	if err != nil || strings.TrimSpace(read(t, out, "rc")) != "0" {
 		t.Fatalf("the walk failed (nspawn: %v, rc %q)\nwalk log:\n%s\nconsole (tail):\n%s",
-			err, read(t, out, "rc"), log, tail(string(console), 3000))
+			err, read(t, out, "rc"), read(t, out, "walk.log"), tail(string(console), 3000))
 	}
-	checkWalk(t, out)
+}
+
+// requireBoot skips a test that boots a container in -short runs, and
+// needs root, systemd-nspawn and tools (LEVERANCE_TEST_DISALLOW_SKIP turns
+// a missing one into a failure).
+func requireBoot(t *testing.T, tools ...string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("boots systemd in a container")
+	}
+	if os.Geteuid() != 0 {
+		if os.Getenv("LEVERANCE_TEST_DISALLOW_SKIP") != "" {
+			t.Fatal("systemd-nspawn needs root")
+		}
+		t.Skip("systemd-nspawn needs root")
+	}
+	for _, tool := range append([]string{"systemd-nspawn"}, tools...) {
+		requireTool(t, tool)
+	}
 }
 
 // walkUnit runs the walk inside the container and powers it off.
@@ -217,4 +233,42 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+// TestMakeInstallBoot runs `make install PREFIX=/usr` from the source tree
+// on a booted systemd (as TestBootWalk does, the tree bound read-only, the
+// binary built beforehand) and checks that it leaves the owners and modes
+// the package leaves: the leverance user, /etc/leverance root:leverance
+// 0750, the configuration 0640, the state directory and inbox.
+func TestMakeInstallBoot(t *testing.T) {
+	requireBoot(t, "make")
+	if out, err := exec.Command("make", "-C", "..", "build").CombinedOutput(); err != nil {
+		t.Fatalf("make build: %v\n%s", err, out)
+	}
+	src, _ := filepath.Abs("..")
+	gocache, _ := exec.Command("go", "env", "GOCACHE").Output()
+	gomod, _ := exec.Command("go", "env", "GOMODCACHE").Output()
+	dir := t.TempDir()
+	walk, out := filepath.Join(dir, "walk"), filepath.Join(dir, "out")
+	os.Mkdir(walk, 0o755)
+	os.Mkdir(out, 0o755)
+	os.WriteFile(filepath.Join(walk, "walk.sh"), []byte(`set -e
+export HOME=/root GOCACHE=/gocache GOMODCACHE=/gomod GOTOOLCHAIN=local PATH=/usr/local/go/bin:$PATH
+make -C /src -o build install PREFIX=/usr
+{ find /usr/bin/leverance /usr/lib/systemd/system/leverance.service /usr/lib/systemd/system/leverance.socket \
+	/usr/lib/sysusers.d/leverance.conf /usr/lib/tmpfiles.d/leverance.conf /usr/share/man/man1/leverance.1.gz \
+	/usr/share/doc/leverance /etc/leverance; find /var/lib/leverance -maxdepth 1; } |
+	while read -r p; do stat -c '%n %U:%G %04a %F' "$p"; done > /out/modes.txt
+getent passwd leverance > /out/passwd.txt
+systemctl show leverance.service -p LoadState -p FragmentPath > /out/show.txt
+`), 0o755)
+	boot(t, dir, walk, out, "--bind-ro="+src+":/src",
+		"--bind="+strings.TrimSpace(string(gocache))+":/gocache", "--bind-ro="+strings.TrimSpace(string(gomod))+":/gomod")
+	checkModes(t, read(t, out, "modes.txt"))
+	if p := read(t, out, "passwd.txt"); !strings.Contains(p, "leverance:x:") {
+		t.Errorf("make install made no leverance user: %q", p)
+	}
+	if s := read(t, out, "show.txt"); !strings.Contains(s, "LoadState=loaded") || !strings.Contains(s, "lib/systemd/system/leverance.service") /* /lib is /usr/lib */ {
+		t.Errorf("systemd does not know the installed unit:\n%s", s)
+	}
 }
