@@ -194,7 +194,9 @@ func (s *Server) hashAndReport(f *os.File, sv *served) {
 
 func hashFile(f *os.File, size int64) (string, error) {
 	h := sha256.New()
-	if _, err := io.Copy(h, io.NewSectionReader(f, 0, size)); err != nil {
+	// 1 MiB reads: 32 times fewer system calls than io.Copy's 32 KiB.
+	buf := make([]byte, 1<<20)
+	if _, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, size), buf); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

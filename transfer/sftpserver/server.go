@@ -343,7 +343,9 @@ func (c *conn) serve() {
 	ic := newIdleConn(c.nc, s.cfg.IdleTimeout)
 	ic.SetDeadline(time.Now().Add(min(s.cfg.Limits.LoginGraceTime, s.cfg.IdleTimeout)))
 	hs := &handshakeLog{}
-	sc, chans, reqs, err := ssh.NewServerConn(ic, s.serverConfig(hs))
+	bc := newBatchConn(ic) // writebatch.go
+	defer bc.Close()
+	sc, chans, reqs, err := ssh.NewServerConn(bc, s.serverConfig(hs))
 	if err != nil {
 		if isTimeout(err) {
 			s.hit(LimitLoginGrace)
@@ -498,7 +500,7 @@ func (c *conn) serveSFTP(ch ssh.Channel, root *os.Root, log *slog.Logger) {
 		shim := newLimitsShim(ch)
 		shim.gate = c.newGate()
 		rwc = shim
-		opts = append(opts, sftp.WithRSMaxTxPacket(maxRead))
+		opts = append(opts, sftp.WithRSMaxTxPacket(maxRead), sftp.WithRSAllocator())
 	}
 	rs := sftp.NewRequestServer(rwc, hs, opts...)
 	if err := rs.Serve(); err != nil && !isEOF(err) {
