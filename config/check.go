@@ -18,7 +18,7 @@ func (c *Config) CheckFiles() error {
 		if !fi.IsDir() {
 			v.add("state_dir", "is not a directory")
 		}
-		if in, err := os.Stat(c.Resolve("inbox")); err == nil && in.Mode().Perm()&0o002 != 0 {
+		if in, err := os.Stat(c.Layout().Inbox()); err == nil && in.Mode().Perm()&0o002 != 0 {
 			v.add("state_dir", "the inbox is world-writable: anyone could place an extract")
 		}
 	} else if _, err := os.Stat(filepath.Dir(c.StateDir)); err != nil {

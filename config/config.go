@@ -118,7 +118,7 @@ func (c *Config) SigningKeyPath() string {
 			return p
 		}
 	}
-	return c.Resolve("keys/receipts.key")
+	return c.Layout().ReceiptsKey()
 }
 
 // PublicKeyPath returns where the receipts log's public key is kept.
@@ -126,7 +126,7 @@ func (c *Config) PublicKeyPath() string {
 	if c.Receipts.PublicKey != "" {
 		return c.Resolve(c.Receipts.PublicKey)
 	}
-	return c.Resolve("keys/receipts.pub")
+	return c.Layout().ReceiptsPub()
 }
 
 func fileExists(p string) bool {

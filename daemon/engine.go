@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -18,33 +17,16 @@ import (
 	"leverance/internal/extract"
 	"leverance/internal/fsutil"
 	"leverance/receipt"
+	"leverance/status"
 	"leverance/transfer"
 )
 
+// view is the configuration in force, replaced whole on reload: what the
+// status, metrics and health read without waiting for work in progress.
 type view struct {
+	cfg     *config.Config
 	sched   *Schedule
 	vendors []compute.Vendor
-}
-
-// Paths are the directories of the state directory (documented in
-// docs/operations.md).
-type Paths struct {
-	Inbox, Archive, Quarantine, Staging, State string
-	// Scratch holds compute's temporary files (repeated-id partitions, the
-	// partitions of an unsorted extract); it is emptied at every start.
-	Scratch string
-}
-
-// PathsOf returns the layout below the configured state_dir.
-func PathsOf(c *config.Config) Paths {
-	return Paths{
-		Inbox:      c.Resolve("inbox"),
-		Archive:    c.Resolve("archive"),
-		Quarantine: c.Resolve("quarantine"),
-		Staging:    c.Resolve("staging"),
-		State:      c.Resolve("state"),
-		Scratch:    c.Resolve("scratch"),
-	}
 }
 
 // Options configure an Engine.
@@ -56,8 +38,11 @@ type Options struct {
 	Version string       // program version, recorded with computed products
 	// Metrics, default a fresh set.
 	Metrics *Metrics
-	// Records reads the receipts for the status; default: none.
+	// Records reads the whole receipts log, at start; default: none.
 	Records func() ([]receipt.Record, error)
+	// NewRecords returns the records appended since its last call (the
+	// first call: all), for the status; default: derived from Records.
+	NewRecords func() ([]receipt.Record, error)
 	// NewOutbox makes a vendor's outbox; default DefaultOutbox.
 	NewOutbox func(c *config.Config, v config.Vendor) (transfer.Outbox, error)
 }
@@ -71,7 +56,7 @@ type Engine struct {
 	vendors   []compute.Vendor
 	outboxes  map[string]transfer.Outbox
 	newOutbox func(*config.Config, config.Vendor) (transfer.Outbox, error)
-	paths     Paths
+	layout    config.Layout
 	clock     Clock
 	log       *slog.Logger
 	sink      receipt.Sink
@@ -79,6 +64,11 @@ type Engine struct {
 	state     *State
 	metrics   *Metrics
 	records   func() ([]receipt.Record, error)
+	// status is the receipts index the status is derived from, fed by
+	// newRecords; statusMu guards both, never held across other work.
+	statusMu   sync.Mutex
+	status     *status.Index
+	newRecords func() ([]receipt.Record, error)
 	// haveRecords: the receipts can be read back, so reconcileReceipts can
 	// complete them at start.
 	haveRecords bool
@@ -110,12 +100,23 @@ func New(opt Options) (*Engine, error) {
 		metrics:     opt.Metrics,
 		records:     opt.Records,
 		haveRecords: opt.Records != nil,
+		status:      status.NewIndex(),
+		newRecords:  opt.NewRecords,
 	}
 	if e.metrics == nil {
 		e.metrics = NewMetrics(opt.Version)
 	}
 	if e.records == nil {
 		e.records = func() ([]receipt.Record, error) { return nil, nil }
+	}
+	if e.newRecords == nil {
+		e.newRecords = func() ([]receipt.Record, error) {
+			recs, err := e.records()
+			if err != nil || len(recs) < e.status.Len() {
+				return nil, err
+			}
+			return recs[e.status.Len():], nil
+		}
 	}
 	if e.clock == nil {
 		e.clock = SystemClock{}
@@ -132,14 +133,14 @@ func New(opt Options) (*Engine, error) {
 	if err := e.apply(opt.Config); err != nil {
 		return nil, err
 	}
-	e.paths = PathsOf(opt.Config)
-	os.RemoveAll(e.paths.Scratch) // what a crash left; it holds CPR numbers
-	for _, d := range []string{e.paths.Inbox, e.paths.Archive, e.paths.Quarantine, e.paths.Staging, e.paths.State, e.paths.Scratch} {
+	e.layout = opt.Config.Layout()
+	os.RemoveAll(e.layout.Scratch()) // what a crash left; it holds CPR numbers
+	for _, d := range e.layout.Dirs() {
 		if err := os.MkdirAll(d, fsutil.DirMode); err != nil {
 			return nil, fmt.Errorf("state directory: %w", err)
 		}
 	}
-	st, err := loadState(e.statePath(), e.sched.Day(e.clock.Now()).Compact())
+	st, err := loadState(e.layout.Deliveries(), e.sched.Day(e.clock.Now()).Compact())
 	if err != nil {
 		return nil, fmt.Errorf("load state: %w", err)
 	}
@@ -185,7 +186,7 @@ func (e *Engine) apply(c *config.Config) error {
 		return errors.New("state_dir cannot change on reload; restart the service")
 	}
 	e.cfg, e.sched, e.vendors, e.outboxes = c, sched, c.ComputeVendors(), obs
-	e.view.Store(&view{sched: sched, vendors: e.vendors})
+	e.view.Store(&view{cfg: c, sched: sched, vendors: e.vendors})
 	return nil
 }
 
@@ -198,15 +199,9 @@ func (e *Engine) Reload(c *config.Config) error {
 }
 
 // Config returns the configuration in force.
-func (e *Engine) Config() *config.Config {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.cfg
-}
+func (e *Engine) Config() *config.Config { return e.view.Load().cfg }
 
-func (e *Engine) statePath() string { return filepath.Join(e.paths.State, "deliveries.json") }
-
-func (e *Engine) save() error { return e.state.save(e.statePath()) }
+func (e *Engine) save() error { return e.state.save(e.layout.Deliveries()) }
 
 func (e *Engine) record(r *receipt.Record) {
 	if r.Time.IsZero() {
@@ -224,7 +219,7 @@ func (e *Engine) record(r *receipt.Record) {
 // the configured memory limit.
 func (e *Engine) compute(path string, job compute.Job, out compute.Output, reset func()) (*extract.Result, error) {
 	job.MemoryLimit = int64(e.cfg.MemoryLimitMiB) << 20
-	return extract.ComputeWith(path, job, out, reset, extract.Options{TempDir: e.paths.Scratch})
+	return extract.ComputeWith(path, job, out, reset, extract.Options{TempDir: e.layout.Scratch()})
 }
 
 func slotKey(p compute.Product, d compute.Date, vendor string) string {

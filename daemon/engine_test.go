@@ -129,11 +129,11 @@ func (h *harness) drop(name, from string) {
 
 func (h *harness) dropData(name string, data []byte) {
 	h.t.Helper()
-	tmp := filepath.Join(h.e.paths.Inbox, "."+name+".tmp")
+	tmp := filepath.Join(h.e.layout.Inbox(), "."+name+".tmp")
 	if err := os.WriteFile(tmp, data, 0o640); err != nil {
 		h.t.Fatal(err)
 	}
-	if err := os.Rename(tmp, filepath.Join(h.e.paths.Inbox, name)); err != nil {
+	if err := os.Rename(tmp, filepath.Join(h.e.layout.Inbox(), name)); err != nil {
 		h.t.Fatal(err)
 	}
 	if err := h.e.Accept(name); err != nil {

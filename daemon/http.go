@@ -15,20 +15,26 @@ import (
 	"leverance/status"
 )
 
-// Status derives the public status from the receipts log and the clock.
+// Status derives the public status from the receipts log and the clock. It
+// reads the configuration in force and the receipts index, never waiting
+// for a publication or an extract in progress; its cost does not grow with
+// the log (only the records appended since the last call are read).
 func (e *Engine) Status() (*status.Status, error) {
-	recs, err := e.records()
+	v := e.view.Load()
+	e.statusMu.Lock()
+	defer e.statusMu.Unlock()
+	recs, err := e.newRecords()
+	for _, r := range recs {
+		e.status.Add(r)
+	}
 	if err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
 	// Now in the schedule's zone, as the publication times: the page shows
 	// its time of computation beside them.
-	in := status.Input{Records: recs, Schedule: e.sched, Vendors: e.vendors, Now: e.clock.Now().In(e.sched.Loc)}
-	e.mu.Unlock()
-	st := status.Compute(in)
+	st := status.Compute(status.Input{Index: e.status, Schedule: v.sched, Vendors: v.vendors, Now: e.clock.Now().In(v.sched.Loc)})
 	e.updateSlotGauge(st)
-	e.metrics.ReceiptsRecords.Set(float64(len(recs))) // also right after a restart
+	e.metrics.ReceiptsRecords.Set(float64(e.status.Len())) // also right after a restart
 	return st, nil
 }
 
@@ -36,10 +42,7 @@ func (e *Engine) Status() (*status.Status, error) {
 // to date before a scrape: the series of the configured vendors (Known) and,
 // from the receipts log, the slot states and the log's size.
 func (e *Engine) refreshMetrics() {
-	e.mu.Lock()
-	vendors := e.cfg.Vendor
-	e.mu.Unlock()
-	e.metrics.Known(vendors)
+	e.metrics.Known(e.Config().Vendor)
 	if _, err := e.Status(); err != nil {
 		e.log.Warn("metrics: status not derived from the receipts log", "err", err)
 	}

@@ -74,7 +74,7 @@ func (o *Operator) Redeliver(ctx context.Context, p compute.Product, day compute
 	if vc == nil {
 		return nil, fmt.Errorf("vendor %q is not configured", vendor)
 	}
-	recs, err := receipt.ReadRecords(o.Config.Resolve("receipts"))
+	recs, err := receipt.ReadRecords(o.Config.Layout().Receipts())
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func (o *Operator) Redeliver(ctx context.Context, p compute.Product, day compute
 			}
 		}
 	}
-	m, err := highestStaged(o.Config.Resolve("staging"), InputAsOf(day))
+	m, err := highestStaged(o.Config.Layout().Staging(), InputAsOf(day))
 	if err != nil {
 		return nil, err
 	}

@@ -393,7 +393,7 @@ func (e *Engine) restage(m *Manifest, vendor string, p compute.Product) (*Manife
 			job.Basis[vendor], basis = snap, b.String()
 		}
 	}
-	src := filepath.Join(e.paths.Archive, m.Extract)
+	src := filepath.Join(e.layout.Archive(), m.Extract)
 	if err := os.MkdirAll(filepath.Join(m.dir, vendor), fsutil.DirMode); err != nil {
 		return nil, err
 	}

@@ -58,7 +58,7 @@ func (e *Engine) reconcileReceipts() {
 	sort.Slice(refs, func(i, j int) bool { return refs[i].String() < refs[j].String() })
 	for _, ref := range refs {
 		m := e.staged[ref]
-		if _, err := os.Stat(filepath.Join(e.paths.Archive, m.Extract)); err != nil {
+		if _, err := os.Stat(filepath.Join(e.layout.Archive(), m.Extract)); err != nil {
 			continue // not archived: still in the inbox, accepted (and recorded) again
 		}
 		a, _ := compute.ParseCompactDate(ref.AsOf)
@@ -71,18 +71,18 @@ func (e *Engine) reconcileReceipts() {
 		}
 	}
 
-	if ents, err := os.ReadDir(e.paths.Quarantine); err == nil {
+	if ents, err := os.ReadDir(e.layout.Quarantine()); err == nil {
 		for _, ent := range ents {
 			name := ent.Name()
 			if !ent.Type().IsRegular() || strings.HasSuffix(name, ".error.txt") {
 				continue
 			}
-			sum, err := fileSum(filepath.Join(e.paths.Quarantine, name))
+			sum, err := fileSum(filepath.Join(e.layout.Quarantine(), name))
 			if err != nil {
 				continue
 			}
 			add(receipt.Afvist+"|"+sum, &receipt.Record{Event: receipt.Afvist, File: name, SHA256: sum,
-				Reason: firstLine(filepath.Join(e.paths.Quarantine, name+".error.txt"))})
+				Reason: firstLine(filepath.Join(e.layout.Quarantine(), name+".error.txt"))})
 		}
 	}
 

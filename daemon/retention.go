@@ -31,8 +31,8 @@ func (e *Engine) Retain() {
 	keepOutbox := e.sched.At(today.AddDays(-e.cfg.OutboxRetentionDays), 0)
 
 	older := func(_ string, mod time.Time) bool { return mod.Before(keep) }
-	e.removeFiles(e.paths.Archive, older)
-	e.removeFiles(e.paths.Quarantine, older)
+	e.removeFiles(e.layout.Archive(), older)
+	e.removeFiles(e.layout.Quarantine(), older)
 
 	// Staged products hold CPR numbers too; keep those still needed: a
 	// vendor's basis, and extracts whose slots may still be published.

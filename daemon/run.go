@@ -2,9 +2,7 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -15,7 +13,6 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"leverance/config"
-	"leverance/internal/fsutil"
 	"leverance/receipt"
 )
 
@@ -39,33 +36,6 @@ type RunOptions struct {
 	Ready func(e *Engine, httpAddr net.Addr)
 }
 
-// OpenReceipts opens the receipts log of the configuration, creating the
-// signing key on first start when none is configured.
-func OpenReceipts(c *config.Config, log *slog.Logger) (*receipt.Log, error) {
-	keyPath := c.SigningKeyPath()
-	skey, err := os.ReadFile(keyPath)
-	if errors.Is(err, fs.ErrNotExist) && c.Receipts.SigningKey == "" && keyPath == c.Resolve("keys/receipts.key") {
-		if err := os.MkdirAll(filepath.Dir(keyPath), 0o750); err != nil {
-			return nil, err
-		}
-		s, v, err := receipt.GenerateKey("leverance")
-		if err != nil {
-			return nil, err
-		}
-		if err := fsutil.WriteFile(keyPath, []byte(s+"\n"), 0o600); err != nil {
-			return nil, err
-		}
-		if err := fsutil.WriteFile(c.PublicKeyPath(), []byte(v+"\n"), 0o644); err != nil {
-			return nil, err
-		}
-		log.Warn("created a new receipts signing key; give auditors the public key", "key", keyPath, "public_key", c.PublicKeyPath())
-		skey = []byte(s)
-	} else if err != nil {
-		return nil, fmt.Errorf("receipts signing key: %w", err)
-	}
-	return receipt.OpenLog(c.Resolve("receipts"), string(skey), log.With("component", "receipts"))
-}
-
 // Run runs the daemon until ctx is cancelled: the scheduler loop. Work that
 // takes long (computing an extract) runs on a worker goroutine; publishing,
 // reloading and the watchdog happen here, so a WATCHDOG=1 proves the loop
@@ -87,9 +57,13 @@ func Run(ctx context.Context, opt RunOptions) error {
 		if err != nil {
 			return err
 		}
-		opt.Sink = l
-		dir := opt.Config.Resolve("receipts")
-		opt.Records = func() ([]receipt.Record, error) { return receipt.ReadRecords(dir) }
+		lay := opt.Config.Layout()
+		opt.Sink = &journal{log: l, witness: lay.ReceiptsWitness(), warn: log.Warn}
+		if err := receipt.WriteWitness(lay.ReceiptsWitness(), l.Head()); err != nil {
+			return fmt.Errorf("receipts witness: %w", err)
+		}
+		opt.Records = func() ([]receipt.Record, error) { return receipt.ReadRecords(lay.Receipts()) }
+		opt.NewRecords = (&logTail{path: filepath.Join(lay.Receipts(), receipt.RecordsFile)}).next
 	}
 	if opt.Metrics == nil {
 		opt.Metrics = NewMetrics(opt.Version)
@@ -112,8 +86,8 @@ func Run(ctx context.Context, opt RunOptions) error {
 		return fmt.Errorf("inbox watcher: %w", err)
 	}
 	defer w.Close()
-	if err := w.Add(e.paths.Inbox); err != nil {
-		return fmt.Errorf("watch inbox %s: %w", e.paths.Inbox, err)
+	if err := w.Add(e.layout.Inbox()); err != nil {
+		return fmt.Errorf("watch inbox %s: %w", e.layout.Inbox(), err)
 	}
 	ready.Store(true)
 	notify := func(s string) {
@@ -122,7 +96,7 @@ func Run(ctx context.Context, opt RunOptions) error {
 		}
 	}
 	notify("READY=1\nSTATUS=running")
-	log.Info("daemon ready", "state_dir", e.cfg.StateDir, "inbox", e.paths.Inbox, "vendors", len(e.vendors))
+	log.Info("daemon ready", "state_dir", e.cfg.StateDir, "inbox", e.layout.Inbox(), "vendors", len(e.vendors))
 
 	// The worker computes extracts one at a time, in the order they came.
 	queue := make(chan string, 1024)
@@ -281,7 +255,7 @@ func Run(ctx context.Context, opt RunOptions) error {
 				return fmt.Errorf("inbox watcher closed")
 			}
 			if ev.Has(fsnotify.Create) || ev.Has(fsnotify.Rename) || ev.Has(fsnotify.Write) {
-				if name := filepath.Base(ev.Name); filepath.Dir(ev.Name) == filepath.Clean(e.paths.Inbox) {
+				if name := filepath.Base(ev.Name); filepath.Dir(ev.Name) == filepath.Clean(e.layout.Inbox()) {
 					if fi, err := os.Lstat(ev.Name); err == nil && fi.Mode().IsRegular() {
 						enqueue(name)
 					}

@@ -42,7 +42,7 @@ func (e *Engine) closeConnections() {
 
 // HostKeyPath is where the built-in server's ed25519 host key lives; its
 // ECDSA and RSA host keys are beside it (sftpserver.HostKeyPaths).
-func HostKeyPath(c *config.Config) string { return c.Resolve("keys/ssh_host_ed25519_key") }
+func HostKeyPath(c *config.Config) string { return c.Layout().HostKey("ed25519") }
 
 // serverVendors lists the vendors the built-in server serves: those with a
 // local outbox and an authorized_keys file.

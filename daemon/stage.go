@@ -68,12 +68,12 @@ func (m *Manifest) save() error {
 // loadStaged reads the manifests of every staged extract and removes the
 // debris of stagings that a crash interrupted.
 func (e *Engine) loadStaged() error {
-	ents, err := os.ReadDir(e.paths.Staging)
+	ents, err := os.ReadDir(e.layout.Staging())
 	if err != nil {
 		return err
 	}
 	for _, ent := range ents {
-		p := filepath.Join(e.paths.Staging, ent.Name())
+		p := filepath.Join(e.layout.Staging(), ent.Name())
 		if strings.HasPrefix(ent.Name(), ".") {
 			e.log.Info("removing an interrupted staging", "dir", ent.Name())
 			if err := os.RemoveAll(p); err != nil {
@@ -99,7 +99,7 @@ func (e *Engine) loadStaged() error {
 // ScanInbox returns the names in the inbox that are ready to be taken, in
 // name order (so older as-of dates and lower revisions first).
 func (e *Engine) ScanInbox() ([]string, error) {
-	ents, err := os.ReadDir(e.paths.Inbox)
+	ents, err := os.ReadDir(e.layout.Inbox())
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (e *Engine) Accept(name string) error {
 	if compute.IsTemporaryName(name) || name != filepath.Base(name) {
 		return nil
 	}
-	src := filepath.Join(e.paths.Inbox, name)
+	src := filepath.Join(e.layout.Inbox(), name)
 	if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
 		return nil // taken already (an event and a rescan can both name it)
 	}
@@ -166,7 +166,7 @@ func (e *Engine) Accept(name string) error {
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	arch := filepath.Join(e.paths.Archive, name)
+	arch := filepath.Join(e.layout.Archive(), name)
 	if old, err := fsutil.SHA256File(arch); err == nil {
 		os.RemoveAll(m.dir)
 		if old == m.SHA256 {
@@ -175,7 +175,7 @@ func (e *Engine) Accept(name string) error {
 		}
 		return e.quarantineLocked(name, m.SHA256, "a different file of this name was accepted before: send it as a new revision (_N)", 0, nil)
 	}
-	final := filepath.Join(e.paths.Staging, ref.String())
+	final := filepath.Join(e.layout.Staging(), ref.String())
 	if err := removeIfExists(final); err != nil {
 		return err
 	}
@@ -183,7 +183,7 @@ func (e *Engine) Accept(name string) error {
 		return fmt.Errorf("stage %s: %w", name, err)
 	}
 	m.dir = final
-	if err := fsutil.SyncDir(e.paths.Staging); err != nil {
+	if err := fsutil.SyncDir(e.layout.Staging()); err != nil {
 		return err
 	}
 	if err := moveFile(src, arch); err != nil {
@@ -211,7 +211,7 @@ func (e *Engine) Accept(name string) error {
 // stage computes an extract into a hidden directory in staging/ and returns
 // its manifest; the caller renames it into place.
 func (e *Engine) stage(src string, ref ExtractRef, job compute.Job, bases map[string]string) (*Manifest, *extract.Result, error) {
-	dir := filepath.Join(e.paths.Staging, "."+ref.String()+"-"+randHex())
+	dir := filepath.Join(e.layout.Staging(), "."+ref.String()+"-"+randHex())
 	if err := os.Mkdir(dir, fsutil.DirMode); err != nil {
 		return nil, &extract.Result{}, err
 	}
@@ -298,7 +298,7 @@ func (e *Engine) loadSnapshot(ref ExtractRef) (*compute.Snapshot, error) {
 		name += fmt.Sprintf("_%d", ref.Revision)
 	}
 	for _, ext := range []string{".csv", ".csv.gz"} {
-		p := filepath.Join(e.paths.Archive, name+ext)
+		p := filepath.Join(e.layout.Archive(), name+ext)
 		if _, err := os.Stat(p); err != nil {
 			continue
 		}
@@ -321,16 +321,16 @@ func (e *Engine) quarantine(name, sha, reason string, problems int, rep *compute
 }
 
 func (e *Engine) quarantineLocked(name, sha, reason string, problems int, rep *compute.Report) error {
-	src := filepath.Join(e.paths.Inbox, name)
+	src := filepath.Join(e.layout.Inbox(), name)
 	if sha == "" {
 		sha, _ = fsutil.SHA256File(src)
 	}
-	dst := filepath.Join(e.paths.Quarantine, name)
+	dst := filepath.Join(e.layout.Quarantine(), name)
 	for i := 1; ; i++ {
 		if _, err := os.Lstat(dst); errors.Is(err, fs.ErrNotExist) {
 			break
 		}
-		dst = filepath.Join(e.paths.Quarantine, fmt.Sprintf("%s.%d", name, i))
+		dst = filepath.Join(e.layout.Quarantine(), fmt.Sprintf("%s.%d", name, i))
 	}
 	var text strings.Builder
 	if rep != nil {

@@ -44,8 +44,9 @@ type Log struct {
 	signer note.Signer
 	log    *slog.Logger
 	mu     sync.Mutex
-	n      int64 // records, as of the last repair or append
-	size   int64 // bytes of the records file then
+	n      int64     // records, as of the last repair or append
+	size   int64     // bytes of the records file then
+	root   tlog.Hash // the tree's root over the n records
 }
 
 var _ Sink = (*Log)(nil)
@@ -108,6 +109,15 @@ func (l *Log) lock() (func(), error) {
 func (l *Log) repair() error {
 	n, size, err := l.doRepair()
 	l.n, l.size = n, size
+	if err != nil {
+		return err
+	}
+	hf, err := os.Open(l.path(HashesFile))
+	if err != nil {
+		return err
+	}
+	defer hf.Close()
+	l.root, err = tlog.TreeHash(n, hashReader(hf))
 	return err
 }
 
@@ -274,6 +284,7 @@ func (l *Log) sign(hf *os.File, n int64) error {
 	if err != nil {
 		return err
 	}
+	l.root = root
 	kept, err := json.Marshal(string(msg))
 	if err != nil {
 		return err

@@ -77,44 +77,46 @@ func editLines(t *testing.T, dir string, edit func(lines []string) []string) {
 	}
 }
 
+// tamperings are the ways a log of 12 records is altered in the tests.
+var tamperings = []struct {
+	name   string
+	tamper func(t *testing.T, dir string)
+	record int64  // the record that must be named (0: the finding names none)
+	what   string // a word of the finding
+}{
+	{"flip one byte", func(t *testing.T, dir string) {
+		editLines(t, dir, func(l []string) []string { l[6] = strings.Replace(l[6], "rettidig", "rettidiG", 1); return l })
+	}, 7, "changed"},
+	{"delete a line", func(t *testing.T, dir string) {
+		editLines(t, dir, func(l []string) []string { return append(l[:4], l[5:]...) })
+	}, 5, "removed"},
+	{"reorder two lines", func(t *testing.T, dir string) {
+		editLines(t, dir, func(l []string) []string { l[2], l[3] = l[3], l[2]; return l })
+	}, 3, "reordered"},
+	{"truncate", func(t *testing.T, dir string) {
+		editLines(t, dir, func(l []string) []string { return l[:8] })
+	}, 9, "removed"},
+	{"older checkpoint", func(t *testing.T, dir string) {
+		f, _ := os.ReadFile(filepath.Join(dir, CheckpointsFile))
+		var msg string
+		json.Unmarshal([]byte(strings.Split(string(f), "\n")[4]), &msg)
+		os.WriteFile(filepath.Join(dir, CheckpointFile), []byte(msg), 0o640)
+	}, 0, "older"},
+	{"rewritten with another key", func(t *testing.T, dir string) {
+		editLines(t, dir, func(l []string) []string { l[0] = strings.Replace(l[0], "kmd-opera", "kmd-operA", 1); return l })
+		os.Remove(filepath.Join(dir, HashesFile))
+		os.Remove(filepath.Join(dir, CheckpointFile))
+		os.Remove(filepath.Join(dir, CheckpointsFile))
+		skey, _, _ := GenerateKey("leverance-test")
+		if _, err := OpenLog(dir, skey, quiet()); err != nil { // recomputes and signs with the other key
+			t.Fatal(err)
+		}
+	}, 0, "signature"},
+}
+
 // TestTamperDetected: every kind of tampering is found and the record named.
 func TestTamperDetected(t *testing.T) {
-	cases := []struct {
-		name   string
-		tamper func(t *testing.T, dir string)
-		record int64  // the record that must be named (0: the finding names none)
-		what   string // a word of the finding
-	}{
-		{"flip one byte", func(t *testing.T, dir string) {
-			editLines(t, dir, func(l []string) []string { l[6] = strings.Replace(l[6], "rettidig", "rettidiG", 1); return l })
-		}, 7, "changed"},
-		{"delete a line", func(t *testing.T, dir string) {
-			editLines(t, dir, func(l []string) []string { return append(l[:4], l[5:]...) })
-		}, 5, "removed"},
-		{"reorder two lines", func(t *testing.T, dir string) {
-			editLines(t, dir, func(l []string) []string { l[2], l[3] = l[3], l[2]; return l })
-		}, 3, "reordered"},
-		{"truncate", func(t *testing.T, dir string) {
-			editLines(t, dir, func(l []string) []string { return l[:8] })
-		}, 9, "removed"},
-		{"older checkpoint", func(t *testing.T, dir string) {
-			f, _ := os.ReadFile(filepath.Join(dir, CheckpointsFile))
-			var msg string
-			json.Unmarshal([]byte(strings.Split(string(f), "\n")[4]), &msg)
-			os.WriteFile(filepath.Join(dir, CheckpointFile), []byte(msg), 0o640)
-		}, 0, "older"},
-		{"rewritten with another key", func(t *testing.T, dir string) {
-			editLines(t, dir, func(l []string) []string { l[0] = strings.Replace(l[0], "kmd-opera", "kmd-operA", 1); return l })
-			os.Remove(filepath.Join(dir, HashesFile))
-			os.Remove(filepath.Join(dir, CheckpointFile))
-			os.Remove(filepath.Join(dir, CheckpointsFile))
-			skey, _, _ := GenerateKey("leverance-test")
-			if _, err := OpenLog(dir, skey, quiet()); err != nil { // recomputes and signs with the other key
-				t.Fatal(err)
-			}
-		}, 0, "signature"},
-	}
-	for _, c := range cases {
+	for _, c := range tamperings {
 		t.Run(c.name, func(t *testing.T) {
 			dir, vkey, _ := newLog(t, 12)
 			c.tamper(t, dir)
@@ -244,5 +246,21 @@ func TestConcurrentAppenders(t *testing.T) {
 	v := mustVerify(t, dir, vkey)
 	if !v.OK() || v.Records != 30 {
 		t.Fatalf("%+v", v)
+	}
+}
+
+func TestVerifierKey(t *testing.T) {
+	for i := 0; i < 50; i++ { // base64 of some keys holds "+"
+		skey, vkey, err := GenerateKey("leverance.example.dk")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := VerifierKey(skey + "\n")
+		if err != nil || got != vkey {
+			t.Fatalf("VerifierKey(%q) = %q, %v; want %q", skey, got, err, vkey)
+		}
+	}
+	if _, err := VerifierKey("leverance+1234+abcd"); err == nil {
+		t.Error("a verifier key taken for a signer key")
 	}
 }

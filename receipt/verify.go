@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,10 +18,13 @@ import (
 
 // Finding is one thing wrong with a receipts log. Record is the 1-based
 // number of the first record concerned, or 0 when the problem is not one
-// record's.
+// record's. Crash marks what a crash between two of an append's write steps
+// leaves (a torn last record, its missing hashes or checkpoint): the next
+// writer repairs it; every other finding means the log was altered.
 type Finding struct {
 	Record int64  `json:"record,omitempty"`
 	What   string `json:"what"`
+	Crash  bool   `json:"crash,omitempty"`
 }
 
 func (f Finding) String() string {
@@ -37,10 +41,40 @@ type Verification struct {
 	Size        int64     `json:"checkpoint_size"`
 	Root        string    `json:"checkpoint_root"`
 	Findings    []Finding `json:"findings"`
+
+	mem      memHashes // every stored hash, recomputed from the records
+	verifier note.Verifier
+	newest   []byte // the newest kept checkpoint
+	newestN  int64  // its size
 }
 
 // OK reports whether the log verified.
 func (v *Verification) OK() bool { return len(v.Findings) == 0 }
+
+// Altered returns the findings that no crash explains, in the order found.
+func (v *Verification) Altered() []Finding {
+	var out []Finding
+	for _, f := range v.Findings {
+		if !f.Crash {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// TreeHash returns the root of the tree over the first n records as they
+// are now (false when n is beyond them).
+func (v *Verification) TreeHash(n int64) (tlog.Hash, bool) {
+	if n < 0 || n > v.Records {
+		return tlog.Hash{}, false
+	}
+	h, err := tlog.TreeHash(n, &v.mem)
+	return h, err == nil
+}
+
+func (v *Verification) add(rec int64, crash bool, format string, a ...any) {
+	v.Findings = append(v.Findings, Finding{Record: rec, What: fmt.Sprintf(format, a...), Crash: crash})
+}
 
 // memHashes is a HashReader over hashes computed in memory.
 type memHashes []tlog.Hash
@@ -59,145 +93,162 @@ func (m *memHashes) ReadHashes(idx []int64) ([]tlog.Hash, error) {
 // Verify recomputes the tree from the records in dir and checks the stored
 // hashes, the newest checkpoint and every kept checkpoint against it with the
 // public key vkey (SPEC §7.3). It names the first record where the log was
-// tampered with.
+// tampered with. A log that does not exist yet verifies, empty.
 func Verify(dir, vkey string) (*Verification, error) {
 	verifier, err := note.NewVerifier(strings.TrimSpace(vkey))
 	if err != nil {
 		return nil, fmt.Errorf("public key: %w", err)
 	}
-	v := &Verification{}
-	add := func(rec int64, format string, a ...any) {
-		v.Findings = append(v.Findings, Finding{Record: rec, What: fmt.Sprintf(format, a...)})
-	}
+	v := &Verification{verifier: verifier}
 	data, err := os.ReadFile(filepath.Join(dir, RecordsFile))
-	if err != nil {
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
+	if err := v.rehash(data); err != nil {
+		return nil, err
+	}
+	if len(data) > 0 {
+		v.checkStored(filepath.Join(dir, HashesFile))
+	}
+	v.checkKept(filepath.Join(dir, CheckpointsFile))
+	v.checkNewest(filepath.Join(dir, CheckpointFile))
+	return v, nil
+}
+
+// rehash recomputes every stored hash from the records and checks that
+// their sequence numbers run 1, 2, 3, ...
+func (v *Verification) rehash(data []byte) error {
 	if len(data) > 0 && data[len(data)-1] != '\n' {
-		add(int64(bytes.Count(data, []byte("\n")))+1, "the last record is torn (no line end): a crash while writing; the daemon cuts it away at start")
+		v.add(int64(bytes.Count(data, []byte("\n")))+1, true, "the last record is torn (no line end): a crash while writing; the daemon cuts it away at start")
 		data = data[:bytes.LastIndexByte(data, '\n')+1]
 	}
 	lines := splitLines(data)
 	v.Records = int64(len(lines))
-
-	// Recompute every stored hash.
-	var mem memHashes
 	for i, line := range lines {
-		hs, err := tlog.StoredHashes(int64(i), line, &mem)
+		hs, err := tlog.StoredHashes(int64(i), line, &v.mem)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		mem = append(mem, hs...)
+		v.mem = append(v.mem, hs...)
 		var r struct {
 			Seq int64 `json:"seq"`
 		}
 		if err := json.Unmarshal(line, &r); err != nil {
-			add(int64(i)+1, "not a JSON record: %v", err)
+			v.add(int64(i)+1, false, "not a JSON record: %v", err)
 		} else if r.Seq != int64(i)+1 {
-			add(int64(i)+1, "has seq %d: records were removed, inserted or reordered", r.Seq)
+			v.add(int64(i)+1, false, "has seq %d: records were removed, inserted or reordered", r.Seq)
 		}
 	}
-	treeHash := func(n int64) tlog.Hash {
-		h, err := tlog.TreeHash(n, &mem)
-		if err != nil {
-			return tlog.Hash{}
-		}
-		return h
-	}
+	return nil
+}
 
-	// The stored hashes must be those of the records.
-	if stored, err := os.ReadFile(filepath.Join(dir, HashesFile)); err == nil {
-		for i := int64(0); i < v.Records; i++ {
-			lo, hi := tlog.StoredHashIndex(0, i), tlog.StoredHashIndex(0, i+1)
-			if hi*tlog.HashSize > int64(len(stored)) {
-				add(i+1, "the stored tree hashes end before this record")
-				break
-			}
-			var want []byte
-			for _, h := range mem[lo:hi] {
-				want = append(want, h[:]...)
-			}
-			if !bytes.Equal(want, stored[lo*tlog.HashSize:hi*tlog.HashSize]) {
-				add(i+1, "does not match the stored tree hash: the record was changed")
-				break
-			}
-		}
-	} else {
-		add(0, "stored tree hashes unreadable: %v", err)
+// checkStored compares the stored hashes with the recomputed ones.
+func (v *Verification) checkStored(path string) {
+	stored, err := os.ReadFile(path)
+	if err != nil {
+		v.add(0, false, "stored tree hashes unreadable: %v", err)
+		return
 	}
+	for i := int64(0); i < v.Records; i++ {
+		lo, hi := tlog.StoredHashIndex(0, i), tlog.StoredHashIndex(0, i+1)
+		if hi*tlog.HashSize > int64(len(stored)) {
+			// Only the last record's hashes can be missing after a crash.
+			v.add(i+1, i+1 == v.Records, "the stored tree hashes end before this record")
+			return
+		}
+		var want []byte
+		for _, h := range v.mem[lo:hi] {
+			want = append(want, h[:]...)
+		}
+		if !bytes.Equal(want, stored[lo*tlog.HashSize:hi*tlog.HashSize]) {
+			v.add(i+1, false, "does not match the stored tree hash: the record was changed")
+			return
+		}
+	}
+}
 
-	// Every kept checkpoint must verify and match the records it covers.
-	check := func(msg []byte, what string) (size int64, ok bool) {
-		n, err := note.Open(msg, note.VerifierList(verifier))
-		if err != nil {
-			add(0, "%s: signature does not verify with the public key: %v", what, err)
-			return 0, false
-		}
-		origin, size, root, err := ParseCheckpoint(n.Text)
-		if err != nil {
-			add(0, "%s: %v", what, err)
-			return 0, false
-		}
-		if origin != verifier.Name() {
-			add(0, "%s: origin %q is not the key's %q", what, origin, verifier.Name())
-		}
-		if size > v.Records {
-			add(v.Records+1, "%s signs %d records but the log has %d: records were removed", what, size, v.Records)
-			return size, false
-		}
-		if treeHash(size) != root {
-			add(size, "%s (size %d) does not match the records: a record up to %d was changed", what, size, size)
-			return size, false
-		}
-		return size, true
+// check opens a signed checkpoint and checks it against the records.
+func (v *Verification) check(msg []byte, what string) (size int64, root tlog.Hash, ok bool) {
+	n, err := note.Open(msg, note.VerifierList(v.verifier))
+	if err != nil {
+		v.add(0, false, "%s: signature does not verify with the public key: %v", what, err)
+		return 0, root, false
 	}
-	var newestKept []byte
-	var prev int64 = -1
-	if f, err := os.Open(filepath.Join(dir, CheckpointsFile)); err == nil {
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		firstBad := true
-		for sc.Scan() {
-			var msg string
-			if err := json.Unmarshal(sc.Bytes(), &msg); err != nil {
-				add(0, "kept checkpoint %d unreadable", v.Checkpoints+1)
-				continue
-			}
-			v.Checkpoints++
-			size, ok := check([]byte(msg), fmt.Sprintf("kept checkpoint %d", v.Checkpoints))
-			if size < prev {
-				add(0, "kept checkpoint %d is smaller (%d) than the one before (%d)", v.Checkpoints, size, prev)
-			}
-			prev = size
-			newestKept = []byte(msg)
-			if !ok && firstBad {
-				firstBad = false
-				// Later checkpoints repeat the same finding; one is enough.
-				for sc.Scan() {
-					v.Checkpoints++
-				}
-			}
-		}
-		f.Close()
+	origin, size, root, err := ParseCheckpoint(n.Text)
+	if err != nil {
+		v.add(0, false, "%s: %v", what, err)
+		return 0, root, false
 	}
-	cp, err := os.ReadFile(filepath.Join(dir, CheckpointFile))
-	switch {
-	case err != nil && v.Records > 0:
-		add(0, "no checkpoint: %v", err)
-	case err == nil:
-		size, ok := check(cp, "checkpoint.txt")
-		if n, err := note.Open(cp, note.VerifierList(verifier)); err == nil {
-			_, _, root, _ := ParseCheckpoint(n.Text)
-			v.Size, v.Root = size, base64.StdEncoding.EncodeToString(root[:])
+	if origin != v.verifier.Name() {
+		v.add(0, false, "%s: origin %q is not the key's %q", what, origin, v.verifier.Name())
+	}
+	if size > v.Records {
+		v.add(v.Records+1, false, "%s signs %d records but the log has %d: records were removed", what, size, v.Records)
+		return size, root, false
+	}
+	if h, _ := v.TreeHash(size); h != root {
+		v.add(size, false, "%s (size %d) does not match the records: a record up to %d was changed", what, size, size)
+		return size, root, false
+	}
+	return size, root, true
+}
+
+// checkKept checks every kept checkpoint, in order.
+func (v *Verification) checkKept(path string) {
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	prev := int64(-1)
+	for sc.Scan() {
+		var msg string
+		if err := json.Unmarshal(sc.Bytes(), &msg); err != nil {
+			v.add(0, false, "kept checkpoint %d unreadable", v.Checkpoints+1)
+			continue
 		}
-		if ok && newestKept != nil && !bytes.Equal(cp, newestKept) {
-			add(0, "checkpoint.txt (size %d) is not the newest kept checkpoint (size %d): it was replaced by an older one", size, prev)
+		v.Checkpoints++
+		size, _, ok := v.check([]byte(msg), fmt.Sprintf("kept checkpoint %d", v.Checkpoints))
+		if size < prev {
+			v.add(0, false, "kept checkpoint %d is smaller (%d) than the one before (%d)", v.Checkpoints, size, prev)
 		}
-		if ok && size < v.Records {
-			add(size+1, "records %d–%d are not covered by a signed checkpoint", size+1, v.Records)
+		prev = size
+		v.newest, v.newestN = []byte(msg), size
+		if !ok {
+			// Later checkpoints repeat the same finding; one is enough.
+			for sc.Scan() {
+				v.Checkpoints++
+			}
 		}
 	}
-	return v, nil
+}
+
+// checkNewest checks checkpoint.txt: it must be the newest kept checkpoint
+// and cover every record.
+func (v *Verification) checkNewest(path string) {
+	cp, err := os.ReadFile(path)
+	if err != nil {
+		if v.Records > 0 {
+			v.add(0, false, "no checkpoint: %v", err)
+		}
+		return
+	}
+	size, root, ok := v.check(cp, "checkpoint.txt")
+	v.Size, v.Root = size, base64.StdEncoding.EncodeToString(root[:])
+	if !ok {
+		return
+	}
+	if v.newest != nil && !bytes.Equal(cp, v.newest) {
+		// A crash after a checkpoint was kept and before checkpoint.txt
+		// was replaced leaves it one record behind the newest kept one.
+		crash := v.newestN == size+1 && v.Records == size+1
+		v.add(0, crash, "checkpoint.txt (size %d) is not the newest kept checkpoint (size %d): it was replaced by an older one", size, v.newestN)
+	}
+	if size < v.Records {
+		v.add(size+1, size+1 == v.Records, "records %d–%d are not covered by a signed checkpoint", size+1, v.Records)
+	}
 }
 
 // Bundle proves one record to someone who has only the public key: the

@@ -62,9 +62,11 @@ type Day struct {
 	Outcomes map[string]string `json:"outcomes"`
 }
 
-// Input is what status is derived from.
+// Input is what status is derived from: the receipts, as an Index built
+// up as the log grows or as the records themselves.
 type Input struct {
-	Records  []receipt.Record
+	Index    *Index
+	Records  []receipt.Record // used when Index is nil
 	Schedule *schedule.Schedule
 	Vendors  []compute.Vendor
 	Now      time.Time
@@ -72,46 +74,98 @@ type Input struct {
 
 type slotKey struct{ product, day, vendor string }
 
-type index struct {
-	delivered map[slotKey]receipt.Record
-	omitted   map[slotKey]bool
-	expected  map[[2]string]string // (product, day) → expected date
-	first     compute.Date         // the day of the first record: no status before
+type expectation struct {
+	target string
+	at     time.Time
 }
 
-// buildIndex indexes the records up to now: the status at a past moment is
-// the status the log gave then.
-func buildIndex(recs []receipt.Record, s *schedule.Schedule, now time.Time) *index {
-	ix := &index{delivered: map[slotKey]receipt.Record{}, omitted: map[slotKey]bool{}, expected: map[[2]string]string{}, first: compute.NoDate}
-	for _, r := range recs {
-		if r.Time.After(now) {
-			continue
+// Index is what the status needs of the receipts log, built up one record
+// at a time: a status costs the same however long the log is. Records are
+// kept with their times, so the status at a past moment is the status the
+// log gave then. An Index is not safe for concurrent use.
+type Index struct {
+	delivered map[slotKey]receipt.Record
+	omitted   map[slotKey]time.Time
+	expected  map[[2]string]expectation // (product, day) → the newest expected date
+	first     time.Time                 // the earliest record: no status before its day
+	n         int
+}
+
+// NewIndex returns an empty index.
+func NewIndex() *Index {
+	return &Index{delivered: map[slotKey]receipt.Record{}, omitted: map[slotKey]time.Time{}, expected: map[[2]string]expectation{}}
+}
+
+// Len returns how many records were added.
+func (ix *Index) Len() int { return ix.n }
+
+// Add adds the next record of the log.
+func (ix *Index) Add(r receipt.Record) {
+	ix.n++
+	if ix.first.IsZero() || r.Time.Before(ix.first) {
+		ix.first = r.Time
+	}
+	k := slotKey{r.Product, r.Day, r.Vendor}
+	switch r.Event {
+	case receipt.Leveret:
+		if _, dup := ix.delivered[k]; !dup { // a re-delivery does not move the first publication
+			ix.delivered[k] = r
 		}
-		if d := s.Day(r.Time); d < ix.first {
-			ix.first = d
+	case receipt.Udeladt:
+		if _, dup := ix.omitted[k]; !dup {
+			ix.omitted[k] = r.Time
 		}
-		k := slotKey{r.Product, r.Day, r.Vendor}
-		switch r.Event {
-		case receipt.Leveret:
-			if _, dup := ix.delivered[k]; !dup { // a re-delivery does not move the first publication
-				ix.delivered[k] = r
-			}
-		case receipt.Udeladt:
-			ix.omitted[k] = true
-		case receipt.Operatoer:
-			if r.Action == "expect" {
-				ix.expected[[2]string{r.Product, r.Day}] = r.Target
-			}
+	case receipt.Operatoer:
+		if r.Action == "expect" {
+			ix.expected[[2]string{r.Product, r.Day}] = expectation{r.Target, r.Time}
 		}
 	}
-	return ix
+}
+
+// view is the index as of a moment.
+type view struct {
+	ix    *Index
+	now   time.Time
+	first compute.Date
+}
+
+func (ix *Index) at(s *schedule.Schedule, now time.Time) view {
+	v := view{ix: ix, now: now, first: compute.NoDate}
+	if !ix.first.IsZero() && !ix.first.After(now) {
+		v.first = s.Day(ix.first)
+	}
+	return v
+}
+
+func (v view) delivered(k slotKey) (receipt.Record, bool) {
+	r, ok := v.ix.delivered[k]
+	return r, ok && !r.Time.After(v.now)
+}
+
+func (v view) omitted(k slotKey) bool {
+	t, ok := v.ix.omitted[k]
+	return ok && !t.After(v.now)
+}
+
+func (v view) expected(p, d string) string {
+	e := v.ix.expected[[2]string{p, d}]
+	if e.at.After(v.now) {
+		return ""
+	}
+	return e.target
 }
 
 // Compute derives the status at in.Now.
 func Compute(in Input) *Status {
 	s := in.Schedule
 	in.Now = in.Now.In(s.Loc)
-	ix := buildIndex(in.Records, s, in.Now)
+	if in.Index == nil {
+		in.Index = NewIndex()
+		for _, r := range in.Records {
+			in.Index.Add(r)
+		}
+	}
+	ix := in.Index.at(s, in.Now)
 	st := &Status{Now: in.Now}
 	for _, p := range compute.Products() {
 		pr := productStatus(in, ix, p)
@@ -151,17 +205,17 @@ func takers(vs []compute.Vendor, p compute.Product) []string {
 }
 
 // slots returns each vendor's state for product p on delivery day d.
-func slots(in Input, ix *index, p compute.Product, d compute.Date, vendors []string) []Slot {
+func slots(in Input, ix view, p compute.Product, d compute.Date, vendors []string) []Slot {
 	times := in.Schedule.SlotTimes(p, d)
 	var out []Slot
 	for _, v := range vendors {
 		k := slotKey{p.String(), d.String(), v}
 		sl := Slot{Vendor: v}
-		switch r, ok := ix.delivered[k]; {
+		switch r, ok := ix.delivered(k); {
 		case ok:
 			t := r.Time.In(in.Schedule.Loc)
 			sl.State, sl.Published, sl.Outcome, sl.File = StateDelivered, &t, r.Outcome, r.File
-		case ix.omitted[k] || times.Closed(in.Now):
+		case ix.omitted(k) || times.Closed(in.Now):
 			sl.State, sl.Outcome = StateOmitted, schedule.Udeladt
 		case in.Now.After(times.Deadline):
 			sl.State = StateLate
@@ -190,7 +244,7 @@ func summarize(ss []Slot) string {
 
 // productStatus finds the delivery day whose line stands: the latest one up
 // to today that is delivered or past its deadline (SPEC §5.3).
-func productStatus(in Input, ix *index, p compute.Product) Product {
+func productStatus(in Input, ix view, p compute.Product) Product {
 	pr := Product{Product: p.String()}
 	vendors := takers(in.Vendors, p)
 	if len(vendors) == 0 {
@@ -227,8 +281,8 @@ func productStatus(in Input, ix *index, p compute.Product) Product {
 			pr.Line = delivered(p, last)
 		case omitted:
 			pr.Line = notToday(p)
-		case p == compute.Ugeopdatering && ix.expected[[2]string{p.String(), d.String()}] != "":
-			pr.Line = expected(ix.expected[[2]string{p.String(), d.String()}])
+		case p == compute.Ugeopdatering && ix.expected(p.String(), d.String()) != "":
+			pr.Line = expected(ix.expected(p.String(), d.String()))
 		default:
 			pr.Line = late(p)
 		}

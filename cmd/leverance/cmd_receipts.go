@@ -87,7 +87,7 @@ func receiptsVerify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
 	}
-	v, err := receipt.Verify(cfg.Resolve("receipts"), vkey)
+	v, err := receipt.Verify(cfg.Layout().Receipts(), vkey)
 	if err != nil {
 		fmt.Fprintf(stderr, "leverance receipts verify: %v\n", err)
 		return exitFailure
@@ -127,7 +127,7 @@ func receiptsList(sub string, args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return exitUsage
 	}
-	recs, err := receipt.ReadRecords(cfg.Resolve("receipts"))
+	recs, err := receipt.ReadRecords(cfg.Layout().Receipts())
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitFailure
@@ -190,7 +190,7 @@ func receiptsProve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "leverance receipts prove: --seq N is required")
 		return exitUsage
 	}
-	b, err := receipt.Prove(cfg.Resolve("receipts"), *seq)
+	b, err := receipt.Prove(cfg.Layout().Receipts(), *seq)
 	if err != nil {
 		fmt.Fprintf(stderr, "leverance receipts prove: %v\n", err)
 		return exitFailure

@@ -25,7 +25,7 @@ func cmdRecompute(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return exitUsage
 	}
-	recs, err := receipt.ReadRecords(cfg.Resolve("receipts"))
+	recs, err := receipt.ReadRecords(cfg.Layout().Receipts())
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitFailure
@@ -57,7 +57,7 @@ func archived(cfg *config.Config, recs []receipt.Record, ref, sha string) (strin
 		}
 		asOf := strings.ReplaceAll(m.AsOf, "-", "")
 		if sha != "" && m.SHA256 == sha || ref != "" && asOf+"_r"+strconv.Itoa(m.Revision) == ref {
-			p := filepath.Join(cfg.Resolve("archive"), m.File)
+			p := filepath.Join(cfg.Layout().Archive(), m.File)
 			if _, err := os.Stat(p); err != nil {
 				return "", fmt.Errorf("extract %s is no longer retained (retention_days = %d)", m.File, cfg.RetentionDays)
 			}

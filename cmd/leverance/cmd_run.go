@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"leverance/config"
 	"leverance/daemon"
 	"leverance/transfer/sftpserver"
+	"leverance/receipt"
 )
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
@@ -38,6 +40,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		Reload:     hup,
 		Notifier:   daemon.NewNotifier(),
 	})
+	var altered *receipt.AlteredError
+	if errors.As(err, &altered) {
+		log.Error("refusing to start: the receipts log was altered; see docs/operations.md, 'The receipts log does not verify'", "err", err)
+		return exitAltered
+	}
 	if err != nil {
 		log.Error("daemon failed", "err", err)
 		return exitFailure

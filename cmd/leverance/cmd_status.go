@@ -36,7 +36,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	recs, err := receipt.ReadRecords(cfg.Resolve("receipts"))
+	recs, err := receipt.ReadRecords(cfg.Layout().Receipts())
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitFailure

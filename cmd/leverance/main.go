@@ -19,6 +19,7 @@ const (
 	exitInvalid = 1 // the extract is invalid (the report is on stderr)
 	exitUsage   = 2 // usage or configuration error
 	exitFailure = 3 // an operational failure (e.g. the output cannot be written)
+	exitAltered = 4 // run: the receipts log does not verify; the unit does not restart on it
 )
 
 type command struct {
@@ -82,7 +83,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-13s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'leverance <command> --help' for a command's options.")
-	fmt.Fprintln(w, "Exit codes: 0 success, 1 invalid extract, 2 usage or configuration error, 3 operational failure.")
+	fmt.Fprintln(w, "Exit codes: 0 success, 1 invalid extract, 2 usage or configuration error, 3 operational failure, 4 (run) the receipts log was altered.")
 }
 
 func cmdHelp(args []string, stdout, stderr io.Writer) int {
