@@ -117,6 +117,15 @@ func dates(t *testing.T, need time.Duration) (asOf, today time.Time) {
 
 func compact(d time.Time) string { return d.Format("20060102") }
 
+func slotKey(t *testing.T, s string) daemon.SlotKey {
+	t.Helper()
+	k, err := daemon.ParseSlotKey(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
 type vendorConf struct {
 	name     string
 	munis    string // the TOML array's elements
@@ -792,7 +801,7 @@ func TestE2EPublish(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, key := range ref.slots(today) {
-		s := st.Slots[key]
+		s := st.Slots[slotKey(t, key)]
 		if s == nil || s.Status != "leveret" || s.Outcome != daemon.Rettidig || s.Input != compact(asOf)+"_r2" {
 			t.Errorf("slot %s: %+v, want leveret, rettidig, from %s_r2", key, s, compact(asOf))
 		}
@@ -973,7 +982,7 @@ func TestE2ECrash(t *testing.T) {
 			return fmt.Sprintf("%d intents pending", len(st.Intents))
 		}
 		for _, k := range slots {
-			if st.Slots[k] == nil {
+			if st.Slots[slotKey(t, k)] == nil {
 				return "slot " + k + " not finished"
 			}
 		}
@@ -1011,7 +1020,7 @@ func TestE2ECrash(t *testing.T) {
 			t.Fatalf("published revision of %s: %d", a, rev)
 		}
 		for _, k := range slots {
-			s := st.Slots[k]
+			s := st.Slots[slotKey(t, k)]
 			if s == nil || s.Status != "leveret" || s.Outcome != daemon.Rettidig || s.Input != fmt.Sprintf("%s_r%d", a, rev) {
 				t.Errorf("slot %s: %+v, want leveret, rettidig, from revision %d", k, s, rev)
 			}
@@ -1410,7 +1419,7 @@ func TestE2EReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := st.Slots["daglig-opdatering/"+compact(today)+"/ny"]; s == nil || s.Outcome != daemon.Rettidig {
+	if s := st.Slots[slotKey(t, "daglig-opdatering/"+compact(today)+"/ny")]; s == nil || s.Outcome != daemon.Rettidig {
 		t.Errorf("the new vendor's slot: %+v", s)
 	}
 

@@ -45,6 +45,9 @@ type Options struct {
 	NewRecords func() ([]receipt.Record, error)
 	// NewOutbox makes a vendor's outbox; default DefaultOutbox.
 	NewOutbox func(c *config.Config, v config.Vendor) (transfer.Outbox, error)
+	// Context, when done, abandons every outbox operation in progress (the
+	// daemon's stop); default: never.
+	Context context.Context
 }
 
 // Engine is the daemon's logic: accept, stage, publish, retain. Its methods
@@ -73,14 +76,15 @@ type Engine struct {
 	// complete them at start.
 	haveRecords bool
 	staged      map[ExtractRef]*Manifest
-	attempts    map[string]int       // failed publication attempts per slot (since start)
-	retryAt     map[string]time.Time // when a failed slot is tried again
+	attempts    map[SlotKey]int       // failed publication attempts per slot (since start)
+	retryAt     map[SlotKey]time.Time // when a failed slot is tried again
 	// view is what the status needs, readable without waiting for a
 	// publication in progress.
 	view atomic.Pointer[view]
 	// ReloadFailures counts configurations that were refused on reload.
 	ReloadFailures atomic.Int64
-	ctx            context.Context
+	// ctx reaches every outbox operation: the daemon's stop abandons them.
+	ctx context.Context
 }
 
 // New opens the state directory (creating it on first start), loads the
@@ -94,9 +98,9 @@ func New(opt Options) (*Engine, error) {
 		version:     opt.Version,
 		newOutbox:   opt.NewOutbox,
 		staged:      map[ExtractRef]*Manifest{},
-		attempts:    map[string]int{},
-		retryAt:     map[string]time.Time{},
-		ctx:         context.Background(),
+		attempts:    map[SlotKey]int{},
+		retryAt:     map[SlotKey]time.Time{},
+		ctx:         opt.Context,
 		metrics:     opt.Metrics,
 		records:     opt.Records,
 		haveRecords: opt.Records != nil,
@@ -120,6 +124,9 @@ func New(opt Options) (*Engine, error) {
 	}
 	if e.clock == nil {
 		e.clock = SystemClock{}
+	}
+	if e.ctx == nil {
+		e.ctx = context.Background()
 	}
 	if e.log == nil {
 		e.log = slog.Default()
@@ -167,35 +174,67 @@ func LocalOutbox(c *config.Config, v config.Vendor) (transfer.Outbox, error) {
 	return transfer.NewLocal(c.Resolve(v.Outbox.Path))
 }
 
-// apply makes c the configuration in force. It builds everything first and
-// changes nothing on error.
-func (e *Engine) apply(c *config.Config) error {
+// Prepared is a configuration checked and built for the engine, ready to
+// be put in force by Install without any step that can fail.
+type Prepared struct {
+	view
+	outboxes map[string]transfer.Outbox
+}
+
+// Prepare builds what configuration c needs (schedule, outboxes) and
+// changes nothing.
+func (e *Engine) Prepare(c *config.Config) (*Prepared, error) {
 	sched, err := NewSchedule(c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	obs := map[string]transfer.Outbox{}
 	for _, v := range c.Vendor {
 		ob, err := e.newOutbox(c, v)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		obs[v.Name] = ob
 	}
-	if e.cfg != nil && c.StateDir != e.cfg.StateDir {
-		return errors.New("state_dir cannot change on reload; restart the service")
+	if cur := e.view.Load(); cur != nil && c.StateDir != cur.cfg.StateDir {
+		return nil, errors.New("state_dir cannot change on reload; restart the service")
 	}
-	e.cfg, e.sched, e.vendors, e.outboxes = c, sched, c.ComputeVendors(), obs
-	e.view.Store(&view{cfg: c, sched: sched, vendors: e.vendors})
+	return &Prepared{view: view{cfg: c, sched: sched, vendors: c.ComputeVendors()}, outboxes: obs}, nil
+}
+
+// Install puts a prepared configuration in force between two steps of
+// work: an in-flight publication finishes under the old one.
+func (e *Engine) Install(p *Prepared) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.install(p)
+}
+
+func (e *Engine) install(p *Prepared) {
+	e.cfg, e.sched, e.vendors, e.outboxes = p.cfg, p.sched, p.vendors, p.outboxes
+	v := p.view
+	e.view.Store(&v)
+}
+
+// apply makes c the configuration in force, or changes nothing on error.
+func (e *Engine) apply(c *config.Config) error {
+	p, err := e.Prepare(c)
+	if err != nil {
+		return err
+	}
+	e.install(p)
 	return nil
 }
 
 // Reload applies a new, validated configuration between two steps of work:
 // an in-flight publication finishes under the old one.
 func (e *Engine) Reload(c *config.Config) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.apply(c)
+	p, err := e.Prepare(c)
+	if err != nil {
+		return err
+	}
+	e.Install(p)
+	return nil
 }
 
 // Config returns the configuration in force.
@@ -207,7 +246,8 @@ func (e *Engine) record(r *receipt.Record) {
 	if r.Time.IsZero() {
 		r.Time = e.clock.Now().UTC()
 	}
-	if err := e.sink.Append(e.ctx, r); err != nil {
+	// Receipts are written also while the daemon stops: what happened did.
+	if err := e.sink.Append(context.WithoutCancel(e.ctx), r); err != nil {
 		e.log.Error("receipt not written", "event", r.Event, "err", err)
 		return
 	}
@@ -220,10 +260,6 @@ func (e *Engine) record(r *receipt.Record) {
 func (e *Engine) compute(path string, job compute.Job, out compute.Output, reset func()) (*extract.Result, error) {
 	job.MemoryLimit = int64(e.cfg.MemoryLimitMiB) << 20
 	return extract.ComputeWith(path, job, out, reset, extract.Options{TempDir: e.layout.Scratch()})
-}
-
-func slotKey(p compute.Product, d compute.Date, vendor string) string {
-	return p.String() + "/" + d.Compact() + "/" + vendor
 }
 
 // vendor returns the compute vendor of that name.
@@ -241,7 +277,7 @@ func (e *Engine) Snapshot() State {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s := *e.state
-	s.Slots = map[string]*SlotState{}
+	s.Slots = map[SlotKey]*SlotState{}
 	for k, v := range e.state.Slots {
 		c := *v
 		s.Slots[k] = &c

@@ -160,7 +160,7 @@ func (h *harness) outbox(vendor string) []string {
 
 func (h *harness) slot(key string) *SlotState {
 	s := h.e.Snapshot()
-	return s.Slots[key]
+	return s.Slots[sk(key)]
 }
 
 func (h *harness) wantSlot(key, status, outcome string) {
@@ -507,7 +507,7 @@ func TestRecoverIntent(t *testing.T) {
 			key := "daglige-beskeder/20160122/kmd-opera"
 			h.e.outboxes["kmd-opera"] = failingCommit{h.e.outboxes["kmd-opera"]}
 			h.e.Tick()
-			if st := h.e.Snapshot(); st.Intents[key] == nil || st.Slots[key] != nil {
+			if st := h.e.Snapshot(); st.Intents[sk(key)] == nil || st.Slots[sk(key)] != nil {
 				t.Fatalf("intent not left behind: %+v", st.Intents)
 			}
 			for _, n := range h.outbox("kmd-opera") {

@@ -2,9 +2,11 @@ package daemon
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -72,51 +74,77 @@ func (e *Engine) Tick() (next time.Time) {
 			if !e.sched.IsDeliveryDay(p, d) {
 				continue
 			}
-			times := e.sched.SlotTimes(p, d)
 			for _, v := range e.vendors {
-				if !v.Takes(p) {
-					continue
+				if v.Takes(p) {
+					e.slot(SlotKey{p, d, v.Name}, now, wake)
 				}
-				key := slotKey(p, d, v.Name)
-				if e.state.Slots[key] != nil || e.state.Intents[key] != nil {
-					continue
-				}
-				if now.Before(times.Release) {
-					wake(times.Release)
-					continue
-				}
-				if times.Closed(now) {
-					e.omit(key, p, d, v.Name, times)
-					continue
-				}
-				wake(times.Cutoff)
-				ref, m := e.input(d)
-				if m == nil {
-					continue // waiting for the extract
-				}
-				if t, ok := e.retryAt[key]; ok && now.Before(t) {
-					wake(t)
-					continue
-				}
-				e.metrics.Attempts.WithLabelValues(p.String(), v.Name).Inc()
-				if err := e.publish(key, p, d, v.Name, ref, m, times); err != nil {
-					e.attempts[key]++
-					class, permanent := classify(err)
-					e.retryAt[key] = now.Add(backoff(e.attempts[key]))
-					e.metrics.Failures.WithLabelValues(class).Inc()
-					e.log.Error("publication failed", "product", p.String(), "day", d.String(), "vendor", v.Name,
-						"attempt", e.attempts[key], "class", class, "permanent", permanent,
-						"retry_at", e.retryAt[key].Format(time.RFC3339), "err", err)
-					e.record(&receipt.Record{Event: receipt.Fejl, Product: p.String(), Day: d.String(), Vendor: v.Name,
-						ErrorClass: class, Message: err.Error(), Attempts: e.attempts[key]})
-					wake(e.retryAt[key])
-				} else {
-					delete(e.retryAt, key)
+				if e.ctx.Err() != nil {
+					return next // stopping: what is left waits for the next start
 				}
 			}
 		}
 	}
 	return next
+}
+
+// slot does what slot k needs at now: nothing before its release or once
+// finished, omission after its cutoff, else publication when its extract is
+// there and no retry is pending. wake is told when to look again.
+func (e *Engine) slot(k SlotKey, now time.Time, wake func(time.Time)) {
+	if e.state.Slots[k] != nil || e.state.Intents[k] != nil {
+		return
+	}
+	times := e.sched.SlotTimes(k.Product, k.Day)
+	switch {
+	case now.Before(times.Release):
+		wake(times.Release)
+		return
+	case times.Closed(now):
+		e.omit(k, times)
+		return
+	}
+	wake(times.Cutoff)
+	ref, m := e.input(k.Day)
+	if m == nil {
+		return // waiting for the extract
+	}
+	if t, ok := e.retryAt[k]; ok && now.Before(t) {
+		wake(t)
+		return
+	}
+	e.metrics.Attempts.WithLabelValues(k.Product.String(), k.Vendor).Inc()
+	err := e.publish(k, ref, m)
+	if err == nil {
+		delete(e.retryAt, k)
+		return
+	}
+	if e.ctx.Err() != nil {
+		e.log.Info("publication interrupted by the stop; it is finished or rolled back at the next start",
+			"product", k.Product.String(), "day", k.Day.String(), "vendor", k.Vendor)
+		return
+	}
+	e.failed(k, now, err)
+	wake(e.retryAt[k])
+}
+
+// failed records a failed publication attempt and when it is tried again.
+// A transient failure (network, a full disk on the server) is a warning:
+// the retry usually mends it. A permanent one (authentication, host key,
+// permission) needs a person: an error.
+func (e *Engine) failed(k SlotKey, now time.Time, err error) {
+	e.attempts[k]++
+	class, permanent := classify(err)
+	e.retryAt[k] = now.Add(backoff(e.attempts[k]))
+	e.metrics.Failures.WithLabelValues(class).Inc()
+	level := slog.LevelWarn
+	if permanent {
+		level = slog.LevelError
+	}
+	e.log.Log(context.Background(), level, "publication failed; retrying", "product", k.Product.String(), "day", k.Day.String(),
+		"vendor", k.Vendor, "attempt", e.attempts[k], "class", class, "permanent", permanent,
+		"retry_at", e.retryAt[k].Format(time.RFC3339), "err", err)
+	e.record(&receipt.Record{Event: receipt.Fejl, Product: k.Product.String(), Day: k.Day.String(), Vendor: k.Vendor,
+		ErrorClass: class, Message: err.Error(), Attempts: e.attempts[k]})
 }
 
 // input returns the extract a slot on day d publishes from: the revision
@@ -133,7 +161,8 @@ func (e *Engine) input(d compute.Date) (ExtractRef, *Manifest) {
 	return ExtractRef{}, nil
 }
 
-func (e *Engine) omit(key string, p compute.Product, d compute.Date, vendor string, times Times) {
+func (e *Engine) omit(key SlotKey, times Times) {
+	p, d, vendor := key.Product, key.Day, key.Vendor
 	reason := fmt.Sprintf("no accepted extract as of %s by the cutoff", InputAsOf(d))
 	if _, m := e.input(d); m != nil {
 		reason = fmt.Sprintf("not published by the cutoff after %d failed attempts", e.attempts[key])
@@ -152,7 +181,8 @@ func (e *Engine) omit(key string, p compute.Product, d compute.Date, vendor stri
 
 // publish stages the file and its .sha256 in the vendor's outbox, records
 // the intent, then commits both (SPEC §6.4, exactly once).
-func (e *Engine) publish(key string, p compute.Product, d compute.Date, vendor string, ref ExtractRef, m *Manifest, times Times) error {
+func (e *Engine) publish(key SlotKey, ref ExtractRef, m *Manifest) error {
+	p, vendor := key.Product, key.Vendor
 	f := m.file(vendor, p)
 	if f == nil {
 		var err error
@@ -201,11 +231,8 @@ func (e *Engine) publish(key string, p compute.Product, d compute.Date, vendor s
 }
 
 // finish commits an intent's files and records the delivery.
-func (e *Engine) finish(key string, in *Intent) error {
-	p, d, vendor, err := parseSlotKey(key)
-	if err != nil {
-		return err
-	}
+func (e *Engine) finish(key SlotKey, in *Intent) error {
+	p, d, vendor := key.Product, key.Day, key.Vendor
 	ob := e.outboxes[vendor]
 	if ob == nil {
 		return fmt.Errorf("vendor %s is no longer configured", vendor)
@@ -277,12 +304,7 @@ func (e *Engine) copyCheckpoint(vendor string, ob transfer.Outbox) {
 func (e *Engine) recoverIntents() {
 	now := e.clock.Now()
 	for key, in := range e.state.Intents {
-		p, d, vendor, err := parseSlotKey(key)
-		if err != nil {
-			e.log.Error("bad intent dropped", "slot", key, "err", err)
-			delete(e.state.Intents, key)
-			continue
-		}
+		p, d, vendor := key.Product, key.Day, key.Vendor
 		ob := e.outboxes[vendor]
 		if ob == nil {
 			continue
@@ -292,17 +314,17 @@ func (e *Engine) recoverIntents() {
 				ob.Discard(e.ctx, f.Tmp)
 			}
 			delete(e.state.Intents, key)
-			e.log.Warn("interrupted publication rolled back: the cutoff has passed", "slot", key)
+			e.log.Warn("interrupted publication rolled back: the cutoff has passed", "slot", key.String())
 			if err := e.save(); err != nil {
 				e.log.Error("state not saved", "err", err)
 			}
 			continue
 		}
 		if err := e.finish(key, in); err != nil {
-			e.log.Error("interrupted publication not finished", "slot", key, "err", err)
+			e.log.Error("interrupted publication not finished", "slot", key.String(), "err", err)
 			continue
 		}
-		e.log.Info("interrupted publication finished", "slot", key)
+		e.log.Info("interrupted publication finished", "slot", key.String())
 	}
 }
 
@@ -316,10 +338,8 @@ func (e *Engine) recoverIntents() {
 func (e *Engine) removeStrayTemps() {
 	keep := map[string]bool{}
 	for key, in := range e.state.Intents {
-		if _, _, vendor, err := parseSlotKey(key); err == nil {
-			for _, f := range in.Files {
-				keep[vendor+"/"+f.Tmp] = true
-			}
+		for _, f := range in.Files {
+			keep[key.Vendor+"/"+f.Tmp] = true
 		}
 	}
 	for _, v := range e.cfg.Vendor {
@@ -355,20 +375,6 @@ func (e *Engine) allStaged(ob transfer.Outbox, in *Intent) bool {
 		}
 	}
 	return true
-}
-
-func parseSlotKey(key string) (compute.Product, compute.Date, string, error) {
-	var ps, ds, v string
-	parts := bytes.SplitN([]byte(key), []byte("/"), 3)
-	if len(parts) == 3 {
-		ps, ds, v = string(parts[0]), string(parts[1]), string(parts[2])
-	}
-	p, ok1 := compute.ParseProduct(ps)
-	d, ok2 := compute.ParseCompactDate(ds)
-	if !ok1 || !ok2 || v == "" {
-		return 0, 0, "", fmt.Errorf("bad slot key %q", key)
-	}
-	return p, d, v, nil
 }
 
 // restage computes one vendor's product again from the archived extract with

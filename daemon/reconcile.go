@@ -86,17 +86,14 @@ func (e *Engine) reconcileReceipts() {
 		}
 	}
 
-	keys := make([]string, 0, len(e.state.Slots))
+	keys := make([]SlotKey, 0, len(e.state.Slots))
 	for k := range e.state.Slots {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
 	for _, key := range keys {
 		s := e.state.Slots[key]
-		p, d, vendor, err := parseSlotKey(key)
-		if err != nil {
-			continue
-		}
+		p, d, vendor := key.Product, key.Day, key.Vendor
 		times := e.sched.SlotTimes(p, d)
 		win := &receipt.Win{Release: times.Release.UTC(), Deadline: times.Deadline.UTC(), Cutoff: timePtr(times.Cutoff)}
 		if s.Status == Udeladt {

@@ -20,9 +20,9 @@ type State struct {
 	// it first started); earlier slots are never considered.
 	Since string `json:"since"`
 	// Slots holds every slot that is finished: delivered or omitted.
-	Slots map[string]*SlotState `json:"slots"`
+	Slots map[SlotKey]*SlotState `json:"slots"`
 	// Intents are publications decided but maybe not finished.
-	Intents map[string]*Intent `json:"intents,omitempty"`
+	Intents map[SlotKey]*Intent `json:"intents,omitempty"`
 	// Basis is, per vendor, the extract behind the last daglige-beskeder
 	// delivered to it (B of SPEC §4.2).
 	Basis map[string]ExtractRef `json:"basis"`
@@ -72,8 +72,8 @@ type StagedFile struct {
 const stateVersion = 1
 
 func newState(since string) *State {
-	return &State{Version: stateVersion, Since: since, Slots: map[string]*SlotState{},
-		Intents: map[string]*Intent{}, Basis: map[string]ExtractRef{}, Published: map[string]int{}}
+	return &State{Version: stateVersion, Since: since, Slots: map[SlotKey]*SlotState{},
+		Intents: map[SlotKey]*Intent{}, Basis: map[string]ExtractRef{}, Published: map[string]int{}}
 }
 
 // loadState reads the state file; a missing one gives a fresh state.
@@ -93,10 +93,10 @@ func loadState(path, since string) (*State, error) {
 		return nil, fmt.Errorf("%s: state version %d, this program knows %d", path, s.Version, stateVersion)
 	}
 	if s.Slots == nil {
-		s.Slots = map[string]*SlotState{}
+		s.Slots = map[SlotKey]*SlotState{}
 	}
 	if s.Intents == nil {
-		s.Intents = map[string]*Intent{}
+		s.Intents = map[SlotKey]*Intent{}
 	}
 	if s.Basis == nil {
 		s.Basis = map[string]ExtractRef{}

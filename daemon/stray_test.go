@@ -23,7 +23,7 @@ func TestStrayTempsRemovedAtStart(t *testing.T) {
 	key := "daglige-beskeder/20160122/kmd-opera"
 	h.e.outboxes["kmd-opera"] = failingCommit{h.e.outboxes["kmd-opera"]}
 	h.e.Tick() // the intent stays, its files staged
-	in := h.e.Snapshot().Intents[key]
+	in := h.e.Snapshot().Intents[sk(key)]
 	if in == nil {
 		t.Fatal("no intent left behind")
 	}
@@ -48,7 +48,7 @@ func TestStrayTempsRemovedAtStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Snapshot().Intents[key] == nil {
+	if e.Snapshot().Intents[sk(key)] == nil {
 		t.Fatal("the intent was dropped")
 	}
 	for _, f := range in.Files {
