@@ -137,6 +137,9 @@ func fileExists(p string) bool {
 // HTTP is the [http] table; an empty Listen turns it off.
 type HTTP struct {
 	Listen *string `toml:"listen"`
+	// MaxConnections caps the connections the status port holds at once;
+	// past it an idle one is closed to make room (docs/operations.md).
+	MaxConnections int `toml:"max_connections"`
 }
 
 // Defaults.
@@ -148,6 +151,7 @@ const (
 	DefaultMemoryLimitMiB      = 1024
 	DefaultSFTPListen          = "127.0.0.1:2222"
 	DefaultHTTPListen          = "127.0.0.1:8080"
+	DefaultHTTPMaxConnections  = 256
 )
 
 // DefaultWindows are the windows of SPEC §5.1.
@@ -263,6 +267,9 @@ func (c *Config) applyDefaults() {
 	if c.SFTPServer.Algorithms == "" {
 		c.SFTPServer.Algorithms = DefaultSFTPAlgorithms
 	}
+	if c.HTTP.MaxConnections == 0 {
+		c.HTTP.MaxConnections = DefaultHTTPMaxConnections
+	}
 	if c.Product == nil {
 		c.Product = map[string]Window{}
 	}
@@ -354,6 +361,9 @@ func (c *Config) validate(v *validator) {
 	}
 	if !slices.Contains(SFTPAlgorithms, c.SFTPServer.Algorithms) {
 		v.add("sftp_server.algorithms", fmt.Sprintf("%q must be one of modern, compatible, legacy", c.SFTPServer.Algorithms))
+	}
+	if n := c.HTTP.MaxConnections; n < 8 || n > 65536 {
+		v.add("http.max_connections", fmt.Sprintf("%d: want 8 to 65536", n))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"fmt"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -106,24 +107,60 @@ func (e *Engine) Handler(ready *atomic.Bool) http.Handler {
 	return mux
 }
 
-// serveHTTP serves the handler on addr until ctx is done.
-func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger) (net.Addr, error) {
-	ln, err := net.Listen("tcp", addr)
+// HTTP timeouts: the status port may face the public network.
+const (
+	httpHeaderTimeout  = 5 * time.Second
+	httpIdleTimeout    = 30 * time.Second
+	httpRequestTimeout = 10 * time.Second
+	httpStopTimeout    = 5 * time.Second
+)
+
+// httpServer serves the status page, /status.json, /metrics and the health
+// checks: at most a configured number of connections at once, headers
+// within 5 s, a response within 10 s, idle connections kept 30 s.
+type httpServer struct {
+	ln  *limitListener
+	srv *http.Server
+	log *slog.Logger
+}
+
+// newHTTPServer listens on addr.
+func newHTTPServer(addr string, max int, h http.Handler, m *Metrics, log *slog.Logger) (*httpServer, error) {
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("http listen %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	ln := newLimitListener(l, max, func(reason string) { m.HTTPRejected.WithLabelValues(reason).Inc() })
+	srv := &http.Server{
+		Handler:           http.TimeoutHandler(h, httpRequestTimeout, "request timed out\n"),
+		ReadHeaderTimeout: httpHeaderTimeout,
+		ReadTimeout:       httpRequestTimeout,
+		WriteTimeout:      httpRequestTimeout + 5*time.Second,
+		IdleTimeout:       httpIdleTimeout,
+		ConnState:         ln.track,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	return &httpServer{ln: ln, srv: srv, log: log}, nil
+}
+
+// Addr is where the server listens.
+func (h *httpServer) Addr() net.Addr { return h.ln.Addr() }
+
+// Run serves until ctx is done, then lets requests in progress finish for
+// up to 5 s.
+func (h *httpServer) Run(ctx context.Context) error {
+	stopped := make(chan struct{})
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("http server stopped", "err", err)
-		}
-	}()
-	go func() {
+		defer close(stopped)
 		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		sctx, cancel := context.WithTimeout(context.Background(), httpStopTimeout)
 		defer cancel()
-		srv.Shutdown(sctx)
+		h.srv.Shutdown(sctx)
 	}()
-	return ln.Addr(), nil
+	err := h.srv.Serve(h.ln)
+	<-stopped
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return fmt.Errorf("http server: %w", err)
 }

@@ -30,6 +30,8 @@ type Metrics struct {
 	ReloadOK        prometheus.Gauge       // 1 when the last reload succeeded
 	ReloadFailures  prometheus.Counter
 	DataQuality     *prometheus.CounterVec // kind: no_dagpengeperiode
+	HTTPRejected    *prometheus.CounterVec // reason: evicted, refused
+	BasisFallbacks  *prometheus.CounterVec // vendor
 }
 
 // NewMetrics registers every metric on a new registry, with the Go and
@@ -66,6 +68,13 @@ func NewMetrics(version string) *Metrics {
 			Help: "Configurations refused on reload."}),
 		DataQuality: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leverance_data_quality_warnings_total",
 			Help: "Data-quality warnings in accepted extracts (no_dagpengeperiode: DP citizens without one)."}, []string{"kind"}),
+		HTTPRejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leverance_http_connections_rejected_total",
+			Help: "Status-port connections closed at the cap: evicted (an idle one, to make room) or refused (all busy)."}, []string{"reason"}),
+		BasisFallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leverance_basis_fallbacks_total",
+			Help: "daglige-beskeder computed without the vendor's basis (its snapshot could not be loaded): every citizen is NY."}, []string{"vendor"}),
+	}
+	for _, reason := range []string{"evicted", "refused"} {
+		m.HTTPRejected.WithLabelValues(reason)
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "leverance_build_info",
 		Help: "Build information; the value is 1."}, []string{"version", "goversion"})
@@ -78,7 +87,8 @@ func NewMetrics(version string) *Metrics {
 		m.SFTPLimitHits.WithLabelValues(l)
 	}
 	r.MustRegister(m.Extracts, m.ComputeSeconds, m.Publications, m.Attempts, m.Failures, m.BytesSent, m.Fetches, m.SFTPLimitHits,
-		m.Slots, m.ReceiptsRecords, m.LastPublication, m.ReloadOK, m.ReloadFailures, m.DataQuality, build,
+		m.Slots, m.ReceiptsRecords, m.LastPublication, m.ReloadOK, m.ReloadFailures, m.DataQuality,
+		m.HTTPRejected, m.BasisFallbacks, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

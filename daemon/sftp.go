@@ -8,6 +8,8 @@ import (
 	"net"
 	"path/filepath"
 
+	"golang.org/x/sync/errgroup"
+
 	"leverance/config"
 	"leverance/receipt"
 	"leverance/transfer"
@@ -56,24 +58,31 @@ func serverVendors(c *config.Config) []sftpserver.Vendor {
 	return vs
 }
 
-// startSFTP starts the built-in SFTP server (SPEC §6.3) on the sockets
-// systemd handed over, or on [sftp_server] listen. It returns nil when
-// neither is set.
-func (e *Engine) startSFTP(ctx context.Context, log *slog.Logger) (*sftpserver.Server, []net.Addr, error) {
+// sftpService is the built-in SFTP server (SPEC §6.3) on the sockets
+// systemd handed over, or on [sftp_server] listen.
+type sftpService struct {
+	srv *sftpserver.Server
+	lns []net.Listener
+	log *slog.Logger
+}
+
+// newSFTPService makes the built-in server; it returns nil when no socket
+// is handed over and [sftp_server] listen is "".
+func newSFTPService(e *Engine, log *slog.Logger) (*sftpService, error) {
 	c := e.Config()
 	lns, err := sftpserver.Listeners()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if len(lns) == 0 && *c.SFTPServer.Listen != "" {
 		ln, err := net.Listen("tcp", *c.SFTPServer.Listen)
 		if err != nil {
-			return nil, nil, fmt.Errorf("sftp_server.listen %s: %w", *c.SFTPServer.Listen, err)
+			return nil, fmt.Errorf("sftp_server.listen %s: %w", *c.SFTPServer.Listen, err)
 		}
 		lns = append(lns, ln)
 	}
 	if len(lns) == 0 {
-		return nil, nil, nil
+		return nil, nil
 	}
 	srv, err := sftpserver.New(sftpserver.Config{
 		HostKeyPath:       HostKeyPath(c),
@@ -89,18 +98,27 @@ func (e *Engine) startSFTP(ctx context.Context, log *slog.Logger) (*sftpserver.S
 		for _, ln := range lns {
 			ln.Close()
 		}
-		return nil, nil, err
+		return nil, err
 	}
-	var addrs []net.Addr
 	for _, ln := range lns {
-		addrs = append(addrs, ln.Addr())
-		go func(ln net.Listener) {
-			if err := srv.Serve(ctx, ln); err != nil && ctx.Err() == nil {
-				log.Error("sftp server stopped", "addr", ln.Addr().String(), "err", err)
-			}
-		}(ln)
+		log.Info("sftp server", "addr", ln.Addr().String(), "host_key", HostKeyPath(c))
 	}
-	return srv, addrs, nil
+	return &sftpService{srv: srv, lns: lns, log: log}, nil
+}
+
+// Run serves every listener until ctx is done; the server lets downloads
+// in progress finish within its grace.
+func (s *sftpService) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for _, ln := range s.lns {
+		g.Go(func() error {
+			if err := s.srv.Serve(ctx, ln); err != nil && ctx.Err() == nil {
+				return fmt.Errorf("sftp server on %s: %w", ln.Addr(), err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // fetched records a vendor's download from the built-in server as a hentet

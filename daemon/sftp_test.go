@@ -129,12 +129,13 @@ products = ["daglige-beskeder"]
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv, addrs, err := h.e.startSFTP(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil || len(addrs) != 1 {
-		t.Fatalf("start: %v %v", addrs, err)
+	svc, err := newSFTPService(h.e, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil || svc == nil || len(svc.lns) != 1 {
+		t.Fatalf("start: %v %v", svc, err)
 	}
-	conn, err := ssh.Dial("tcp", addrs[0].String(), &ssh.ClientConfig{User: "kmd-opera", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
-		HostKeyCallback: ssh.FixedHostKey(srv.HostKey()), HostKeyAlgorithms: []string{ssh.KeyAlgoED25519}, Timeout: 10 * time.Second})
+	go svc.Run(ctx)
+	conn, err := ssh.Dial("tcp", svc.lns[0].Addr().String(), &ssh.ClientConfig{User: "kmd-opera", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
+		HostKeyCallback: ssh.FixedHostKey(svc.srv.HostKey()), HostKeyAlgorithms: []string{ssh.KeyAlgoED25519}, Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

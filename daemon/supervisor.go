@@ -1,0 +1,112 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"leverance/config"
+	"leverance/transfer/sftpserver"
+)
+
+// supervisor speaks with systemd (ready, reloading, stopping, the
+// watchdog) and reloads the configuration on SIGHUP.
+type supervisor struct {
+	e        *Engine
+	sftp     *sftpserver.Server // nil when the built-in server is off
+	path     string
+	signals  <-chan os.Signal
+	notifier *Notifier
+	log      *slog.Logger
+	reloaded func() // after a reload was applied
+}
+
+// Run serves until ctx is done. A reload waits for the publication in
+// progress (it must not change the configuration under it), so it runs off
+// this loop: the watchdog keeps being fed meanwhile.
+func (s *supervisor) Run(ctx context.Context) error {
+	var watchdog <-chan time.Time
+	if iv := WatchdogInterval(); iv > 0 {
+		t := time.NewTicker(iv)
+		defer t.Stop()
+		watchdog = t.C
+		s.notify("WATCHDOG=1")
+	}
+	results := make(chan error, 1)
+	reloading, again := false, false
+	start := func() {
+		reloading = true
+		go func() { results <- s.reload() }()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			s.notify("STOPPING=1")
+			s.log.Info("stopping: finishing work in progress")
+			return nil
+		case <-watchdog:
+			s.notify("WATCHDOG=1")
+		case <-s.signals:
+			if reloading {
+				again = true // after the one in progress
+				continue
+			}
+			s.notify("RELOADING=1")
+			start()
+		case err := <-results:
+			s.reported(err)
+			if again {
+				again = false
+				start()
+				continue
+			}
+			reloading = false
+			s.notify("READY=1")
+		}
+	}
+}
+
+// reload reads and checks the configuration and everything it names, then
+// applies it to every component, or to none: the engine's schedule and
+// outboxes are built first, the SFTP server's vendors (keys, outboxes)
+// checked and applied next, and only then the engine's part put in force,
+// which cannot fail.
+func (s *supervisor) reload() error {
+	c, err := config.Load(s.path)
+	if err != nil {
+		return err
+	}
+	p, err := s.e.Prepare(c)
+	if err != nil {
+		return err
+	}
+	if s.sftp != nil {
+		if err := s.sftp.SetVendors(serverVendors(c)); err != nil {
+			return err
+		}
+	}
+	s.e.Install(p)
+	return nil
+}
+
+func (s *supervisor) reported(err error) {
+	m := s.e.metrics
+	if err != nil {
+		s.log.Error("reload failed; keeping the configuration in force", "config", s.path, "err", err)
+		s.e.ReloadFailures.Add(1)
+		m.ReloadFailures.Inc()
+		m.ReloadOK.Set(0)
+		return
+	}
+	m.ReloadOK.Set(1)
+	s.log.Info("configuration reloaded", "config", s.path)
+	s.reloaded()
+}
+
+func (s *supervisor) notify(state string) {
+	if err := s.notifier.Notify(state); err != nil {
+		s.log.Warn("sd_notify failed", "state", state, "err", fmt.Sprint(err))
+	}
+}
