@@ -85,6 +85,10 @@ type Engine struct {
 	ReloadFailures atomic.Int64
 	// ctx reaches every outbox operation: the daemon's stop abandons them.
 	ctx context.Context
+	// started is when this run began (wall clock, as remote servers stamp
+	// files); swept lists the remote outboxes swept since (sweep).
+	started time.Time
+	swept   map[string]bool
 }
 
 // New opens the state directory (creating it on first start), loads the
@@ -101,6 +105,8 @@ func New(opt Options) (*Engine, error) {
 		attempts:    map[SlotKey]int{},
 		retryAt:     map[SlotKey]time.Time{},
 		ctx:         opt.Context,
+		started:     time.Now(),
+		swept:       map[string]bool{},
 		metrics:     opt.Metrics,
 		records:     opt.Records,
 		haveRecords: opt.Records != nil,

@@ -279,7 +279,39 @@ func (e *Engine) finish(key SlotKey, in *Intent) error {
 		File:   st.File, SHA256: st.SHA256, Size: st.Size, Attempts: st.Attempts, Outcome: st.Outcome,
 		Window: &receipt.Win{Release: times.Release.UTC(), Deadline: times.Deadline.UTC(), Cutoff: timePtr(times.Cutoff)}})
 	e.copyCheckpoint(vendor, ob)
+	e.sweep(vendor, ob)
 	return nil
+}
+
+// sweep removes, once per run and vendor, the temporary files that uploads
+// of an earlier run abandoned in a remote outbox (a stop or a stalled
+// server cut them off, so they could not be removed then); those of
+// unfinished intents stay. Local outboxes are swept at start
+// (removeStrayTemps).
+func (e *Engine) sweep(vendor string, ob transfer.Outbox) {
+	s, ok := ob.(interface {
+		Sweep(ctx context.Context, since time.Time, keep map[string]bool) ([]string, error)
+	})
+	if !ok || e.swept[vendor] {
+		return
+	}
+	keep := map[string]bool{}
+	for key, in := range e.state.Intents {
+		if key.Vendor == vendor {
+			for _, f := range in.Files {
+				keep[f.Tmp] = true
+			}
+		}
+	}
+	removed, err := s.Sweep(e.ctx, e.started, keep)
+	if err != nil {
+		e.log.Warn("outbox not swept for abandoned temporary files; tried again after the next publication", "vendor", vendor, "err", err)
+		return
+	}
+	e.swept[vendor] = true
+	for _, name := range removed {
+		e.log.Info("removed a temporary file an abandoned upload left in the outbox", "vendor", vendor, "file", name)
+	}
 }
 
 // copyCheckpoint puts the log's current signed checkpoint into the vendor's

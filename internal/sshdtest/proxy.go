@@ -25,8 +25,9 @@ type Proxy struct {
 	target string
 	l      net.Listener
 
-	fault atomic.Int64 // Fault
-	after atomic.Int64 // client→server bytes before the fault strikes
+	fault  atomic.Int64 // Fault
+	after  atomic.Int64 // client→server bytes before the fault strikes
+	struck atomic.Int64 // connections the fault has struck
 
 	done   chan struct{}
 	mu     sync.Mutex
@@ -55,6 +56,9 @@ func (p *Proxy) Set(f Fault, after int64) {
 	p.after.Store(after)
 	p.fault.Store(int64(f))
 }
+
+// Struck returns how many connections the fault has struck so far.
+func (p *Proxy) Struck() int64 { return p.struck.Load() }
 
 // StallAll stalls every connection open now (new ones pass as Set says).
 func (p *Proxy) StallAll() {
@@ -99,6 +103,7 @@ func (p *Proxy) accept() {
 		var once sync.Once
 		strike := func() {
 			once.Do(func() {
+				p.struck.Add(1)
 				switch f {
 				case Reset:
 					c.(*net.TCPConn).SetLinger(0)
