@@ -1,11 +1,14 @@
 package daemon_test
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -255,4 +258,199 @@ func silentPeer(t *testing.T) (addr string, accepted chan struct{}) {
 		mu.Unlock()
 	})
 	return l.Addr().String(), accepted
+}
+
+// TestE2EAlteredLog: the daemon refuses to start on a receipts log that
+// was altered — a changed byte, a removed line, a reordered pair, an older
+// checkpoint put back, an earlier backup of the whole log put back — with
+// exit status 4 and the record named; on the clean log it starts.
+func TestE2EAlteredLog(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the daemon")
+	}
+	asOf, _ := dates(t, 2*time.Minute)
+	dir := t.TempDir()
+	stateDir := filepath.Join(dir, "state")
+	cfg := filepath.Join(dir, "leverance.toml")
+	writeFileAtomic(t, cfg, []byte(configTOML(stateDir, "", basicVendors)))
+	rdir := filepath.Join(stateDir, "receipts")
+	// A first run writes a few records; a copy of the log then is the
+	// "backup" put back later.
+	p := startDaemon(t, cfg, false)
+	p.waitLog(0, 10*time.Second, `msg="daemon ready"`)
+	p.signal(syscall.SIGTERM, 10*time.Second)
+	backup := t.TempDir()
+	copyFiles(t, rdir, backup)
+	name := "registreringer_" + compact(asOf) + ".csv"
+	drop(t, filepath.Join(stateDir, "inbox"), name, basicExtract(t, dir, name, "registreringer_20160121.csv", nil))
+	p = startDaemon(t, cfg, false)
+	p.waitLog(0, 30*time.Second, `msg=published`)
+	p.signal(syscall.SIGTERM, 10*time.Second)
+	clean := t.TempDir()
+	copyFiles(t, rdir, clean)
+
+	lines := func(edit func(l []string) []string) func() {
+		return func() {
+			data, _ := os.ReadFile(filepath.Join(rdir, "receipts.jsonl"))
+			l := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+			os.WriteFile(filepath.Join(rdir, "receipts.jsonl"), []byte(strings.Join(edit(l), "\n")+"\n"), 0o640)
+		}
+	}
+	cases := []struct {
+		name   string
+		alter  func()
+		record string
+	}{
+		{"a changed byte", lines(func(l []string) []string { l[0] = strings.Replace(l[0], `"seq":1,`, `"seq":1 ,`, 1); return l }), "record 1:"},
+		{"a removed line", lines(func(l []string) []string { return append(l[:2], l[3:]...) }), "record 3:"},
+		{"a reordered pair", lines(func(l []string) []string { l[3], l[4] = l[4], l[3]; return l }), "record 4:"},
+		{"an older checkpoint", func() {
+			data, _ := os.ReadFile(filepath.Join(rdir, "checkpoints.jsonl"))
+			var msg string
+			json.Unmarshal([]byte(strings.Split(string(data), "\n")[2]), &msg)
+			os.WriteFile(filepath.Join(rdir, "checkpoint.txt"), []byte(msg), 0o640)
+		}, "older one"},
+		{"an earlier backup", func() { copyFiles(t, backup, rdir) }, "records were removed"},
+	}
+	for _, c := range cases {
+		copyFiles(t, clean, rdir)
+		c.alter()
+		out, err := exec.Command(binary(t), "run", "-c", cfg).CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 4 {
+			t.Errorf("%s: leverance run: %v, want exit status 4\n%s", c.name, err, out)
+			continue
+		}
+		if !strings.Contains(string(out), "does not verify") || !strings.Contains(string(out), c.record) {
+			t.Errorf("%s: the refusal does not name %q:\n%s", c.name, c.record, out)
+		}
+	}
+	copyFiles(t, clean, rdir)
+	p = startDaemon(t, cfg, false)
+	p.waitLog(0, 10*time.Second, `msg="daemon ready"`)
+	if code, _ := p.signal(syscall.SIGTERM, 10*time.Second); code != 0 {
+		t.Errorf("the clean log: exit status %d", code)
+	}
+}
+
+func copyFiles(t *testing.T, from, to string) {
+	t.Helper()
+	ents, err := os.ReadDir(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, e.Name()), data, 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+var sftpAddrRE = regexp.MustCompile(`msg="sftp server" addr=(\S+)`)
+
+// TestE2EHTTPConnectionFlood: 15,000 idle connections to the status port
+// leave the daemon's descriptors bounded by the cap, while /healthz answers
+// and a vendor logs in over SFTP.
+func TestE2EHTTPConnectionFlood(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens 15,000 connections")
+	}
+	const flood, maxConns = 15000, 64
+	raiseFileLimit(t, flood+2000)
+	keys := t.TempDir()
+	signer := sshdtest.Ed25519Key(t, filepath.Join(keys, "vendor"))
+	ak := filepath.Join(keys, "authorized_keys")
+	if err := os.WriteFile(ak, ssh.MarshalAuthorizedKey(signer.PublicKey()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "leverance.toml")
+	text := strings.Replace(configTOML(filepath.Join(dir, "state"), "", nil), "[http]\nlisten = \"\"",
+		fmt.Sprintf("[http]\nlisten = \"127.0.0.1:0\"\nmax_connections = %d", maxConns), 1)
+	text = strings.Replace(text, "[sftp_server]\nlisten = \"\"", "[sftp_server]\nlisten = \"127.0.0.1:0\"", 1)
+	text += fmt.Sprintf("\n[[vendor]]\nname = \"kmd-opera\"\nmunicipalities = [\"101\"]\nproducts = [\"daglige-beskeder\"]\n"+
+		"  [vendor.outbox]\n  kind = \"local\"\n  authorized_keys = %q\n", ak)
+	writeFileAtomic(t, cfg, []byte(text))
+	p := startDaemon(t, cfg, false)
+	base := httpURL(t, p)
+	_, l := p.waitLog(0, 10*time.Second, `msg="sftp server"`)
+	sftpAddr := sftpAddrRE.FindStringSubmatch(l.text)[1]
+
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	hostPort := strings.TrimPrefix(base, "http://")
+	for len(conns) < flood {
+		c, err := net.DialTimeout("tcp", hostPort, 5*time.Second)
+		if err != nil {
+			t.Fatalf("connection %d: %v", len(conns)+1, err)
+		}
+		conns = append(conns, c)
+	}
+	fds := openFiles(t, p.cmd.Process.Pid)
+	t.Logf("%d idle connections opened; the daemon holds %d descriptors (cap %d)", flood, fds, maxConns)
+	if fds > maxConns+64 {
+		t.Errorf("the daemon holds %d descriptors with %d connections open, want at most the cap %d + 64", fds, flood, maxConns)
+	}
+	lat := latencies(t, base, 20, "/healthz")
+	t.Logf("/healthz meanwhile: p99 %v", p99(lat))
+	client, err := ssh.Dial("tcp", sftpAddr, &ssh.ClientConfig{User: "kmd-opera", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatalf("a vendor's SFTP login during the flood: %v", err)
+	}
+	client.Close()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !regexp.MustCompile(`leverance_http_connections_rejected_total\{reason="evicted"\} [1-9]`).Match(body) {
+		t.Errorf("evictions not counted in /metrics")
+	}
+	if code, _ := p.signal(syscall.SIGTERM, 10*time.Second); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+}
+
+// openFiles counts the open file descriptors of process pid.
+func openFiles(t *testing.T, pid int) int {
+	t.Helper()
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// raiseFileLimit raises this process's soft limit of open files to n (at
+// most the hard limit), restored at the end of the test.
+func raiseFileLimit(t *testing.T, n uint64) {
+	t.Helper()
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	if old.Cur >= n {
+		return
+	}
+	if old.Max < n {
+		t.Fatalf("the hard limit of open files is %d; the test needs %d", old.Max, n)
+	}
+	lim := syscall.Rlimit{Cur: n, Max: old.Max}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old) })
 }
