@@ -70,9 +70,10 @@ func (s *supervisor) Run(ctx context.Context) error {
 
 // reload reads and checks the configuration and everything it names, then
 // applies it to every component, or to none: the engine's schedule and
-// outboxes are built first, the SFTP server's vendors (keys, outboxes)
-// checked and applied next, and only then the engine's part put in force,
-// which cannot fail.
+// outboxes are built and the SFTP server's vendors (authorized_keys,
+// outboxes) checked first; then both are put in force, which cannot fail
+// (the engine's part once the publication in progress is finished; keys
+// removed lose their sessions at once).
 func (s *supervisor) reload() error {
 	c, err := config.Load(s.path)
 	if err != nil {
@@ -82,10 +83,12 @@ func (s *supervisor) reload() error {
 	if err != nil {
 		return err
 	}
+	var vendors *sftpserver.PreparedVendors
 	if s.sftp != nil {
-		if err := s.sftp.SetVendors(serverVendors(c)); err != nil {
+		if vendors, err = sftpserver.PrepareVendors(serverVendors(c)); err != nil {
 			return err
 		}
+		s.sftp.ApplyVendors(vendors)
 	}
 	s.e.Install(p)
 	return nil
