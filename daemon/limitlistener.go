@@ -98,13 +98,6 @@ func (l *limitListener) forget(c net.Conn) {
 	l.mu.Unlock()
 }
 
-// open returns the connections held now.
-func (l *limitListener) open() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.conns)
-}
-
 type limitConn struct {
 	net.Conn
 	l    *limitListener

@@ -12,8 +12,8 @@ import (
 
 	"leverance/config"
 	"leverance/daemon"
-	"leverance/transfer/sftpserver"
 	"leverance/receipt"
+	"leverance/transfer/sftpserver"
 )
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
