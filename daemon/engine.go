@@ -261,11 +261,21 @@ func (e *Engine) record(r *receipt.Record) {
 }
 
 // compute runs compute over an archived or inbox extract with the scratch
-// files in the state directory (not /tmp, which may be a small tmpfs) and
-// the configured memory limit.
+// files in the state directory (not /tmp, which may be a small tmpfs); the
+// job carries the configured memory limit (Engine.job).
 func (e *Engine) compute(path string, job compute.Job, out compute.Output, reset func()) (*extract.Result, error) {
-	job.MemoryLimit = int64(e.cfg.MemoryLimitMiB) << 20
 	return extract.ComputeWith(path, job, out, reset, extract.Options{TempDir: e.layout.Scratch()})
+}
+
+// unlocked runs fn with e.mu released, for outbox operations and
+// computations, which may take long: the intake, a reload and a restart of
+// the status need not wait for them. The caller holds e.mu. Only the
+// scheduler publishes and only it changes the delivery state, so what it
+// is publishing does not change meanwhile.
+func (e *Engine) unlocked(fn func()) {
+	e.mu.Unlock()
+	defer e.mu.Lock()
+	fn()
 }
 
 // vendor returns the compute vendor of that name.

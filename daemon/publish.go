@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"leverance/compute"
+	"leverance/internal/extract"
 	"leverance/internal/fsutil"
 	"leverance/receipt"
 	"leverance/transfer"
@@ -208,14 +209,17 @@ func (e *Engine) publish(key SlotKey, ref ExtractRef, m *Manifest) error {
 		return fmt.Errorf("staged file: %w", err)
 	}
 	defer data.Close()
-	tmpData, err := ob.Stage(e.ctx, f.Name, data)
+	var tmpData, tmpSum string
+	e.unlocked(func() {
+		if tmpData, err = ob.Stage(e.ctx, f.Name, data); err != nil {
+			return
+		}
+		sum := compute.FileSum{Name: f.Name, SHA256: f.SHA256}
+		if tmpSum, err = ob.Stage(e.ctx, f.Name+".sha256", bytes.NewReader([]byte(sum.SumLine()))); err != nil {
+			ob.Discard(e.ctx, tmpData)
+		}
+	})
 	if err != nil {
-		return err
-	}
-	sum := compute.FileSum{Name: f.Name, SHA256: f.SHA256}
-	tmpSum, err := ob.Stage(e.ctx, f.Name+".sha256", bytes.NewReader([]byte(sum.SumLine())))
-	if err != nil {
-		ob.Discard(e.ctx, tmpData)
 		return err
 	}
 	in := &Intent{Time: e.clock.Now(), Input: ref, SHA256: f.SHA256, Size: f.Size, Attempts: e.attempts[key] + 1,
@@ -223,8 +227,10 @@ func (e *Engine) publish(key SlotKey, ref ExtractRef, m *Manifest) error {
 	e.state.Intents[key] = in
 	if err := e.save(); err != nil {
 		delete(e.state.Intents, key)
-		ob.Discard(e.ctx, tmpData)
-		ob.Discard(e.ctx, tmpSum)
+		e.unlocked(func() {
+			ob.Discard(e.ctx, tmpData)
+			ob.Discard(e.ctx, tmpSum)
+		})
 		return fmt.Errorf("save state: %w", err)
 	}
 	return e.finish(key, in)
@@ -237,10 +243,16 @@ func (e *Engine) finish(key SlotKey, in *Intent) error {
 	if ob == nil {
 		return fmt.Errorf("vendor %s is no longer configured", vendor)
 	}
-	for _, f := range in.Files {
-		if err := ob.Commit(e.ctx, f.Tmp, f.Name); err != nil {
-			return err
+	var err error
+	e.unlocked(func() {
+		for _, f := range in.Files {
+			if err = ob.Commit(e.ctx, f.Tmp, f.Name); err != nil {
+				return
+			}
 		}
+	})
+	if err != nil {
+		return err
 	}
 	at := e.clock.Now()
 	times := e.sched.SlotTimes(p, d)
@@ -303,7 +315,9 @@ func (e *Engine) sweep(vendor string, ob transfer.Outbox) {
 			}
 		}
 	}
-	removed, err := s.Sweep(e.ctx, e.started, keep)
+	var removed []string
+	var err error
+	e.unlocked(func() { removed, err = s.Sweep(e.ctx, e.started, keep) })
 	if err != nil {
 		e.log.Warn("outbox not swept for abandoned temporary files; tried again after the next publication", "vendor", vendor, "err", err)
 		return
@@ -323,7 +337,7 @@ func (e *Engine) copyCheckpoint(vendor string, ob transfer.Outbox) {
 	}
 	data, err := cp.Checkpoint()
 	if err == nil {
-		err = transfer.Replace(e.ctx, ob, "checkpoint.txt", data)
+		e.unlocked(func() { err = transfer.Replace(e.ctx, ob, "checkpoint.txt", data) })
 	}
 	if err != nil {
 		e.log.Warn("checkpoint.txt not copied to the outbox", "vendor", vendor, "err", err)
@@ -342,9 +356,11 @@ func (e *Engine) recoverIntents() {
 			continue
 		}
 		if e.sched.SlotTimes(p, d).Closed(now) && e.allStaged(ob, in) {
-			for _, f := range in.Files {
-				ob.Discard(e.ctx, f.Tmp)
-			}
+			e.unlocked(func() {
+				for _, f := range in.Files {
+					ob.Discard(e.ctx, f.Tmp)
+				}
+			})
 			delete(e.state.Intents, key)
 			e.log.Warn("interrupted publication rolled back: the cutoff has passed", "slot", key.String())
 			if err := e.save(); err != nil {
@@ -401,12 +417,16 @@ func (e *Engine) removeStrayTemps() {
 // allStaged reports whether every file of an intent is still under its
 // temporary name, i.e. nothing of it was committed.
 func (e *Engine) allStaged(ob transfer.Outbox, in *Intent) bool {
-	for _, f := range in.Files {
-		if ok, err := ob.Exists(e.ctx, f.Tmp); !ok || err != nil {
-			return false
+	all := true
+	e.unlocked(func() {
+		for _, f := range in.Files {
+			if ok, err := ob.Exists(e.ctx, f.Tmp); !ok || err != nil {
+				all = false
+				return
+			}
 		}
-	}
-	return true
+	})
+	return all
 }
 
 // restage computes one vendor's product again from the archived extract with
@@ -420,18 +440,15 @@ func (e *Engine) restage(m *Manifest, vendor string, p compute.Product) (*Manife
 	a, _ := compute.ParseCompactDate(m.Ref.AsOf)
 	one := *v
 	one.Products = []compute.Product{p}
-	job := compute.Job{Calendar: e.sched.Cal, Vendors: []compute.Vendor{one},
-		Reader: compute.ReaderOptions{MaxRejectedRows: e.cfg.MaxRejectedRows}, Basis: map[string]*compute.Snapshot{}}
-	basis := ""
+	job := e.job([]compute.Vendor{one})
+	var src []basisSource
 	if b, ok := e.state.Basis[vendor]; ok && p == compute.DagligeBeskeder && b.AsOf < m.Ref.AsOf {
-		snap, err := e.loadSnapshot(b)
-		if err != nil {
-			e.log.Warn("basis snapshot unavailable; first-delivery rule", "vendor", vendor, "basis", b.String(), "err", err)
-		} else {
-			job.Basis[vendor], basis = snap, b.String()
-		}
+		src = append(src, basisSource{vendor, b, e.staged[b]})
 	}
-	src := filepath.Join(e.layout.Archive(), m.Extract)
+	var used map[string]basisUse
+	e.unlocked(func() { used = e.loadBases(job, src) })
+	basis, unavailable := used[vendor].basis()
+	archived := filepath.Join(e.layout.Archive(), m.Extract)
 	if err := os.MkdirAll(filepath.Join(m.dir, vendor), fsutil.DirMode); err != nil {
 		return nil, err
 	}
@@ -441,9 +458,12 @@ func (e *Engine) restage(m *Manifest, vendor string, p compute.Product) (*Manife
 		return nil, err
 	}
 	defer t.Abort()
-	res, err := e.compute(src, job, func(string, compute.Product, string) (io.Writer, error) {
-		return t, nil
-	}, func() { t.Truncate(0); t.Seek(0, 0) })
+	var res *extract.Result
+	e.unlocked(func() {
+		res, err = e.compute(archived, job, func(string, compute.Product, string) (io.Writer, error) {
+			return t, nil
+		}, func() { t.Truncate(0); t.Seek(0, 0) })
+	})
 	if err != nil {
 		return nil, fmt.Errorf("recompute %s for %s from %s: %w", p, vendor, m.Extract, err)
 	}
@@ -454,7 +474,8 @@ func (e *Engine) restage(m *Manifest, vendor string, p compute.Product) (*Manife
 		return nil, err
 	}
 	fs := res.Files[0]
-	mf := ManifestFile{Vendor: vendor, Product: p.String(), Name: fs.Name, SHA256: fs.SHA256, Size: fs.Size, Rows: fs.Rows, Basis: basis}
+	mf := ManifestFile{Vendor: vendor, Product: p.String(), Name: fs.Name, SHA256: fs.SHA256, Size: fs.Size, Rows: fs.Rows,
+		Basis: basis, BasisUnavailable: unavailable}
 	if old := m.file(vendor, p); old != nil {
 		*old = mf
 	} else {
@@ -466,7 +487,7 @@ func (e *Engine) restage(m *Manifest, vendor string, p compute.Product) (*Manife
 	e.log.Info("product recomputed for the vendor's current basis", "product", p.String(), "vendor", vendor, "extract", m.Extract, "basis", basis)
 	e.record(&receipt.Record{Event: receipt.Beregnet, Product: p.String(), Day: a.AddDays(1).String(), Vendor: vendor,
 		File: mf.Name, SHA256: mf.SHA256, Size: mf.Size, Rows: mf.Rows, InputSHA256: m.SHA256, Version: e.version,
-		Input: m.Ref.String(), Basis: basis})
+		Input: m.Ref.String(), Basis: basis, BasisUnavailable: unavailable})
 	return m.file(vendor, p), nil
 }
 

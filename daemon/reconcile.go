@@ -67,7 +67,7 @@ func (e *Engine) reconcileReceipts() {
 		for _, f := range m.Files {
 			add(receipt.Beregnet+"|"+f.Vendor+"|"+f.Product+"|"+f.SHA256, &receipt.Record{Event: receipt.Beregnet,
 				Product: f.Product, Day: a.AddDays(1).String(), Vendor: f.Vendor, File: f.Name, SHA256: f.SHA256,
-				Size: f.Size, Rows: f.Rows, InputSHA256: m.SHA256, Input: ref.String(), Basis: f.Basis})
+				Size: f.Size, Rows: f.Rows, InputSHA256: m.SHA256, Input: ref.String(), Basis: f.Basis, BasisUnavailable: f.BasisUnavailable})
 		}
 	}
 

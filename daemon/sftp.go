@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"path/filepath"
 
@@ -33,13 +34,16 @@ func DefaultOutbox(c *config.Config, v config.Vendor) (transfer.Outbox, error) {
 // closeConnections ends the SFTP connections of the publications just made:
 // a connection serves the files of one publication round, not the night.
 func (e *Engine) closeConnections() {
-	for name, ob := range e.outboxes {
-		if c, ok := ob.(io.Closer); ok {
-			if err := c.Close(); err != nil {
-				e.log.Debug("closing outbox connection", "vendor", name, "err", err)
+	obs := maps.Clone(e.outboxes)
+	e.unlocked(func() {
+		for name, ob := range obs {
+			if c, ok := ob.(io.Closer); ok {
+				if err := c.Close(); err != nil {
+					e.log.Debug("closing outbox connection", "vendor", name, "err", err)
+				}
 			}
 		}
-	}
+	})
 }
 
 // HostKeyPath is where the built-in server's ed25519 host key lives; its

@@ -44,6 +44,9 @@ type ManifestFile struct {
 	// Basis is the extract daglige-beskeder was compared with ("" for a
 	// first delivery).
 	Basis string `json:"basis,omitempty"`
+	// BasisUnavailable is the vendor's basis when its snapshot could not be
+	// loaded, so that the messages were computed as a first delivery.
+	BasisUnavailable string `json:"basis_unavailable,omitempty"`
 }
 
 func (m *Manifest) file(vendor string, p compute.Product) *ManifestFile {
@@ -130,31 +133,22 @@ func (e *Engine) Accept(name string) error {
 	}
 	ref := ExtractRef{AsOf: n.AsOf.Compact(), Revision: n.Revision}
 
+	// What the computation needs is taken under the lock; the snapshots
+	// are read and the extract computed without it.
 	e.mu.Lock()
-	job := compute.Job{
-		Calendar: e.sched.Cal,
-		Vendors:  e.vendors,
-		Reader:   compute.ReaderOptions{MaxRejectedRows: e.cfg.MaxRejectedRows},
-		Snapshot: true,
-		Basis:    map[string]*compute.Snapshot{},
-	}
-	bases := map[string]string{}
+	job := e.job(e.vendors)
+	job.Snapshot = true
+	var bases []basisSource
 	for _, v := range e.vendors {
-		b, ok := e.state.Basis[v.Name]
-		if !ok || !v.Takes(compute.DagligeBeskeder) || b.AsOf >= ref.AsOf {
-			continue
+		if b, ok := e.state.Basis[v.Name]; ok && v.Takes(compute.DagligeBeskeder) && b.AsOf < ref.AsOf {
+			bases = append(bases, basisSource{v.Name, b, e.staged[b]})
 		}
-		snap, err := e.loadSnapshot(b)
-		if err != nil {
-			e.log.Warn("basis snapshot unavailable; first-delivery rule", "vendor", v.Name, "basis", b.String(), "err", err)
-			continue
-		}
-		job.Basis[v.Name], bases[v.Name] = snap, b.String()
 	}
 	e.mu.Unlock()
+	used := e.loadBases(job, bases)
 
 	began := time.Now()
-	m, res, err := e.stage(src, ref, job, bases)
+	m, res, err := e.stage(src, ref, job, used)
 	e.metrics.ComputeSeconds.Observe(time.Since(began).Seconds())
 	var rej *compute.RejectedError
 	if errors.As(err, &rej) {
@@ -203,14 +197,14 @@ func (e *Engine) Accept(name string) error {
 	for _, f := range m.Files {
 		e.record(&receipt.Record{Event: receipt.Beregnet, Product: f.Product, Day: n.AsOf.AddDays(1).String(), Vendor: f.Vendor,
 			File: f.Name, SHA256: f.SHA256, Size: f.Size, Rows: f.Rows, InputSHA256: m.SHA256, Version: e.version,
-			Input: ref.String(), Basis: f.Basis})
+			Input: ref.String(), Basis: f.Basis, BasisUnavailable: f.BasisUnavailable})
 	}
 	return nil
 }
 
 // stage computes an extract into a hidden directory in staging/ and returns
 // its manifest; the caller renames it into place.
-func (e *Engine) stage(src string, ref ExtractRef, job compute.Job, bases map[string]string) (*Manifest, *extract.Result, error) {
+func (e *Engine) stage(src string, ref ExtractRef, job compute.Job, bases map[string]basisUse) (*Manifest, *extract.Result, error) {
 	dir := filepath.Join(e.layout.Staging(), "."+ref.String()+"-"+randHex())
 	if err := os.Mkdir(dir, fsutil.DirMode); err != nil {
 		return nil, &extract.Result{}, err
@@ -261,7 +255,7 @@ func (e *Engine) stage(src string, ref ExtractRef, job compute.Job, bases map[st
 	for _, f := range res.Files {
 		mf := ManifestFile{Vendor: f.Vendor, Product: f.Product.String(), Name: f.Name, SHA256: f.SHA256, Size: f.Size, Rows: f.Rows}
 		if f.Product == compute.DagligeBeskeder {
-			mf.Basis = bases[f.Vendor]
+			mf.Basis, mf.BasisUnavailable = bases[f.Vendor].basis()
 		}
 		m.Files = append(m.Files, mf)
 	}
@@ -282,10 +276,65 @@ func (e *Engine) stage(src string, ref ExtractRef, job compute.Job, bases map[st
 	return m, res, nil
 }
 
-// loadSnapshot returns the snapshot of a staged extract, recomputing it from
-// the archived extract when the file is missing.
-func (e *Engine) loadSnapshot(ref ExtractRef) (*compute.Snapshot, error) {
-	if m := e.staged[ref]; m != nil {
+// basisSource is a vendor's basis for daglige-beskeder (B of SPEC §4.2) and
+// its staged manifest (nil when no longer staged), taken under the lock.
+type basisSource struct {
+	vendor string
+	ref    ExtractRef
+	m      *Manifest
+}
+
+// basisUse says how a vendor's daglige-beskeder were computed: against
+// the snapshot of ref, or — when it could not be loaded — as a first
+// delivery (every citizen NY), which the receipt records.
+type basisUse struct {
+	ref    ExtractRef
+	loaded bool
+}
+
+func (u basisUse) basis() (used, unavailable string) {
+	switch {
+	case u.ref == ExtractRef{}:
+		return "", ""
+	case u.loaded:
+		return u.ref.String(), ""
+	}
+	return "", u.ref.String()
+}
+
+// loadBases loads the vendors' basis snapshots into job.Basis, outside the
+// lock. A snapshot that cannot be loaded is an error a person must look
+// at: the vendor's messages are computed as a first delivery, and this is
+// logged, counted and recorded in the receipt (basis_unavailable).
+func (e *Engine) loadBases(job compute.Job, srcs []basisSource) map[string]basisUse {
+	used := map[string]basisUse{}
+	for _, s := range srcs {
+		snap, err := e.loadSnapshot(s.ref, s.m, job)
+		if err != nil {
+			e.log.Error("basis snapshot unavailable: the vendor's daglige-beskeder are computed as a first delivery (all NY)",
+				"vendor", s.vendor, "basis", s.ref.String(), "err", err)
+			e.metrics.BasisFallbacks.WithLabelValues(s.vendor).Inc()
+			used[s.vendor] = basisUse{ref: s.ref}
+			continue
+		}
+		job.Basis[s.vendor] = snap
+		used[s.vendor] = basisUse{ref: s.ref, loaded: true}
+	}
+	return used
+}
+
+// job is a compute job for vendors with the configuration in force; the
+// caller holds the lock.
+func (e *Engine) job(vendors []compute.Vendor) compute.Job {
+	return compute.Job{Calendar: e.sched.Cal, Vendors: vendors, Basis: map[string]*compute.Snapshot{},
+		Reader: compute.ReaderOptions{MaxRejectedRows: e.cfg.MaxRejectedRows}, MemoryLimit: int64(e.cfg.MemoryLimitMiB) << 20}
+}
+
+// loadSnapshot returns the snapshot of extract ref from its staged
+// manifest m, recomputing it from the archived extract (with the calendar
+// and limits of base) when the file is missing.
+func (e *Engine) loadSnapshot(ref ExtractRef, m *Manifest, base compute.Job) (*compute.Snapshot, error) {
+	if m != nil {
 		f, err := os.Open(filepath.Join(m.dir, "snapshot.bin"))
 		if err == nil {
 			defer f.Close()
@@ -302,8 +351,8 @@ func (e *Engine) loadSnapshot(ref ExtractRef) (*compute.Snapshot, error) {
 		if _, err := os.Stat(p); err != nil {
 			continue
 		}
-		res, err := e.compute(p, compute.Job{Calendar: e.sched.Cal, Snapshot: true,
-			Reader: compute.ReaderOptions{MaxRejectedRows: e.cfg.MaxRejectedRows}}, nil, func() {})
+		job := compute.Job{Calendar: base.Calendar, Snapshot: true, Reader: base.Reader, MemoryLimit: base.MemoryLimit}
+		res, err := e.compute(p, job, nil, func() {})
 		if err != nil {
 			return nil, err
 		}

@@ -42,21 +42,24 @@ type Record struct {
 	Vendor      string `json:"vendor,omitempty"`
 	InputSHA256 string `json:"input_sha256,omitempty"`
 	Basis       string `json:"basis,omitempty"` // daglige-beskeder: the extract compared with (YYYYMMDD_rN)
-	Input       string `json:"input,omitempty"` // the extract computed from (YYYYMMDD_rN)
-	Version     string `json:"program_version,omitempty"`
-	Outbox      *Place `json:"outbox,omitempty"`
-	Attempts    int    `json:"attempts,omitempty"`
-	Window      *Win   `json:"window,omitempty"`
-	Outcome     string `json:"outcome,omitempty"`
-	ErrorClass  string `json:"error_class,omitempty"`
-	Message     string `json:"message,omitempty"`
-	Bytes       int64  `json:"bytes,omitempty"`
-	Complete    *bool  `json:"complete,omitempty"`
-	Action      string `json:"action,omitempty"`
-	User        string `json:"user,omitempty"`
-	Target      string `json:"target,omitempty"`
-	Refers      int64  `json:"refers,omitempty"` // seq of an earlier record this one follows up
-	Path        string `json:"path,omitempty"`
+	// BasisUnavailable: daglige-beskeder computed as a first delivery
+	// because the snapshot of this basis (YYYYMMDD_rN) could not be loaded.
+	BasisUnavailable string `json:"basis_unavailable,omitempty"`
+	Input            string `json:"input,omitempty"` // the extract computed from (YYYYMMDD_rN)
+	Version          string `json:"program_version,omitempty"`
+	Outbox           *Place `json:"outbox,omitempty"`
+	Attempts         int    `json:"attempts,omitempty"`
+	Window           *Win   `json:"window,omitempty"`
+	Outcome          string `json:"outcome,omitempty"`
+	ErrorClass       string `json:"error_class,omitempty"`
+	Message          string `json:"message,omitempty"`
+	Bytes            int64  `json:"bytes,omitempty"`
+	Complete         *bool  `json:"complete,omitempty"`
+	Action           string `json:"action,omitempty"`
+	User             string `json:"user,omitempty"`
+	Target           string `json:"target,omitempty"`
+	Refers           int64  `json:"refers,omitempty"` // seq of an earlier record this one follows up
+	Path             string `json:"path,omitempty"`
 }
 
 // Place is where a file was published.
