@@ -59,16 +59,15 @@ func Run(ctx context.Context, opt RunOptions) error {
 	if err != nil {
 		return err
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	for _, c := range d.components {
-		g.Go(func() error { return c.Run(gctx) })
-	}
 	d.ready.Store(true)
 	if opt.Ready != nil {
 		opt.Ready(e, d.httpAddr)
 	}
-	d.sup.notify("READY=1\nSTATUS=running")
 	opt.Log.Info("daemon ready", "state_dir", e.layout.Dir, "inbox", e.layout.Inbox(), "vendors", len(e.Config().Vendor))
+	g, gctx := errgroup.WithContext(ctx)
+	for _, c := range d.components {
+		g.Go(func() error { return c.Run(gctx) })
+	}
 	err = g.Wait()
 	opt.Log.Info("daemon stopped")
 	return err

@@ -12,7 +12,8 @@ import (
 )
 
 // supervisor speaks with systemd (ready, reloading, stopping, the
-// watchdog) and reloads the configuration on SIGHUP.
+// watchdog) and reloads the configuration on SIGHUP. It is the only one
+// that notifies, so the datagrams come in order.
 type supervisor struct {
 	e        *Engine
 	sftp     *sftpserver.Server // nil when the built-in server is off
@@ -27,6 +28,7 @@ type supervisor struct {
 // progress (it must not change the configuration under it), so it runs off
 // this loop: the watchdog keeps being fed meanwhile.
 func (s *supervisor) Run(ctx context.Context) error {
+	s.notify("READY=1\nSTATUS=running") // the state is loaded, every listener bound
 	var watchdog <-chan time.Time
 	if iv := WatchdogInterval(); iv > 0 {
 		t := time.NewTicker(iv)
