@@ -110,3 +110,33 @@ func TestMakeInstall(t *testing.T) {
 		t.Error("make install overwrote an existing configuration")
 	}
 }
+
+// TestUnitSettings: what the first start needs and the resource limits.
+// LoadCredential= of a file nothing creates failed the first start with
+// status=243/CREDENTIALS (the key is made in the state directory, or handed
+// over by an operator's drop-in); ConfigurationDirectory= fought the modes
+// of /etc/leverance that the package sets.
+func TestUnitSettings(t *testing.T) {
+	data, err := os.ReadFile("leverance.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit := string(data)
+	for _, bad := range []string{"\nLoadCredential", "\nConfigurationDirectory", "\nSetCredential"} {
+		if strings.Contains(unit, bad) {
+			t.Errorf("leverance.service has %s=", strings.TrimSpace(bad))
+		}
+	}
+	for _, want := range []string{"\nRestartPreventExitStatus=4\n", "\nMemoryMax=", "\nMemoryHigh=", "\nTasksMax=", "\nLimitNOFILE=",
+		"\nStateDirectoryMode=0750\n", "\nUser=leverance\n", "\nGroup=leverance\n", "\nType=notify\n"} {
+		if !strings.Contains(unit, want) {
+			t.Errorf("leverance.service lacks %s", strings.TrimSpace(want))
+		}
+	}
+	tmpfiles, _ := os.ReadFile("leverance.tmpfiles")
+	for _, want := range []string{"d /etc/leverance 0750 root leverance -\n", "z /etc/leverance/leverance.toml 0640 root leverance -\n"} {
+		if !strings.Contains(string(tmpfiles), want) {
+			t.Errorf("leverance.tmpfiles lacks %q", want)
+		}
+	}
+}
