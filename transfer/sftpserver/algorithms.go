@@ -20,8 +20,9 @@ const (
 	Modern Profile = "modern"
 	// Compatible: what OpenSSH 9.x offers by default, without SHA-1.
 	Compatible Profile = "compatible"
-	// Legacy: Compatible plus ssh-rsa (SHA-1) signatures and
-	// diffie-hellman-group14-sha1, for JSch 0.1.5x and Trilead.
+	// Legacy: Compatible plus ssh-rsa (SHA-1) signatures,
+	// diffie-hellman-group14-sha1 and hmac-sha1, for JSch 0.1.5x and
+	// Trilead.
 	Legacy Profile = "legacy"
 
 	DefaultProfile = Compatible
@@ -44,8 +45,8 @@ func ParseProfile(s string) (Profile, error) {
 
 // LegacyWarning is what is logged at every start, and printed by
 // check-config, when the legacy profile is in force.
-const LegacyWarning = "sftp_server.algorithms = \"legacy\" accepts SHA-1 signatures (ssh-rsa) and " +
-	"diffie-hellman-group14-sha1, which are deprecated: use it only while a vendor's client (JSch 0.1.5x, Trilead) needs it"
+const LegacyWarning = "sftp_server.algorithms = \"legacy\" accepts SHA-1 signatures (ssh-rsa), " +
+	"diffie-hellman-group14-sha1 and hmac-sha1, which are deprecated: use it only while a vendor's client (JSch 0.1.5x, Trilead) needs it"
 
 // Algorithms is what a profile offers, in the server's order of preference.
 // curve25519-sha256@libssh.org is added by x/crypto beside
@@ -88,6 +89,8 @@ func AlgorithmsOf(p Profile) Algorithms {
 	case Legacy:
 		a := AlgorithmsOf(Compatible)
 		a.KeyExchanges = append(slices.Clone(a.KeyExchanges), ssh.InsecureKeyExchangeDH14SHA1)
+		// Trilead (both Debian builds) has no HMAC-SHA2 at all.
+		a.MACs = append(slices.Clone(a.MACs), ssh.HMACSHA1)
 		a.HostKeySigs = append(slices.Clone(a.HostKeySigs), ssh.KeyAlgoRSA)
 		a.ClientKeys = append(slices.Clone(a.ClientKeys), ssh.KeyAlgoRSA)
 		return a

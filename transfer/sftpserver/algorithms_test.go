@@ -127,7 +127,7 @@ func TestAlgorithmProfilesOffered(t *testing.T) {
 		{"", compatKex, compatHost, compatCiphers, compatMACs}, // the default is compatible
 		{sftpserver.Compatible, compatKex, compatHost, compatCiphers, compatMACs},
 		{sftpserver.Legacy, append(slices.Clone(compatKex), "diffie-hellman-group14-sha1"), append(slices.Clone(compatHost), "ssh-rsa"),
-			compatCiphers, compatMACs},
+			compatCiphers, append(slices.Clone(compatMACs), "hmac-sha1")},
 	} {
 		t.Run(string(c.p), func(t *testing.T) {
 			e := startServer(t, withProfile(c.p, nil))
@@ -221,7 +221,8 @@ func TestAlgorithmProfilesNegotiate(t *testing.T) {
 		{"client ssh-rsa (sha1) signature", ssh.Algorithms{}, true, legacy},
 		{"dh-group1-sha1", ssh.Algorithms{KeyExchanges: []string{ssh.InsecureKeyExchangeDH1SHA1}}, false, nil},
 		{"aes128-cbc", ssh.Algorithms{Ciphers: []string{ssh.InsecureCipherAES128CBC}}, false, nil},
-		{"hmac-sha1", ssh.Algorithms{Ciphers: []string{ssh.CipherAES128CTR}, MACs: []string{ssh.HMACSHA1}}, false, nil},
+		{"hmac-sha1", ssh.Algorithms{Ciphers: []string{ssh.CipherAES128CTR}, MACs: []string{ssh.HMACSHA1}}, false, legacy},
+		{"hmac-sha1-96", ssh.Algorithms{Ciphers: []string{ssh.CipherAES128CTR}, MACs: []string{ssh.InsecureHMACSHA196}}, false, nil},
 	}
 	for _, p := range sftpserver.Profiles {
 		t.Run(string(p), func(t *testing.T) {
