@@ -1,0 +1,219 @@
+package sftpserver_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"leverance/internal/sshdtest"
+	"leverance/transfer/sftpserver"
+)
+
+// The client matrix: real SFTP clients from Debian packages (.ci/run
+// installs them) against the built-in server with the default
+// configuration. Each client lists the outbox, downloads a file and its
+// .sha256 and checks it, resumes a download, deletes a file and is refused
+// an upload — each step the client can do (the ones it cannot are named
+// in cannot, and in docs/vendors.md).
+
+// matrix is one client's run: a server, a working directory and the keys
+// and pins in the formats the clients read.
+type matrix struct {
+	*env
+	t       *testing.T
+	dir     string // the client's local directory
+	keyRSA  string // PKCS#1 PEM RSA key (Java, Ruby), with .pub
+	keyEC   string // SEC 1 PEM ECDSA key (PHP ssh2), with .pub
+	ppk     string // PuTTY's form of the ed25519 key
+	fps     string // host key fingerprints: SHA256:..., sha1:hex, md5:hex
+	known   string // known_hosts with every host key
+	bin     string // compiled drivers
+	timeout time.Duration
+}
+
+type matrixClient struct {
+	name    string
+	tools   []string
+	profile sftpserver.Profile
+	setup   func(m *matrix) error
+	// run performs one step: ls DIR, get REMOTE LOCAL, reget REMOTE LOCAL,
+	// rm REMOTE, put LOCAL REMOTE.
+	run    func(m *matrix, op string, args ...string) (string, error)
+	cannot map[string]string // step → why the client cannot do it
+}
+
+var rsaPEM = sync.OnceValues(func() ([]byte, error) {
+	k, err := rsa.GenerateKey(rand.Reader, 3072)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}), nil
+})
+
+func newMatrix(t *testing.T, profile sftpserver.Profile) *matrix {
+	e := startServer(t, withProfile(profile, nil))
+	m := &matrix{env: e, t: t, dir: t.TempDir(), bin: t.TempDir(), timeout: 60 * time.Second}
+	os.WriteFile(filepath.Join(e.dirs["vendor-a"], "a.csv.sha256"), []byte(sum(e.data)+"  a.csv\n"), 0o640)
+	os.WriteFile(filepath.Join(e.dirs["vendor-a"], "old.csv"), []byte("fetched already\n"), 0o640)
+	os.WriteFile(filepath.Join(m.dir, "up.csv"), []byte("an upload\n"), 0o640)
+	// RSA and ECDSA keys in PEM beside the ed25519 one in vendor-a's
+	// authorized_keys.
+	rsaKey, err := rsaPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ecDER, _ := x509.MarshalECPrivateKey(ec)
+	m.keyRSA, m.keyEC = filepath.Join(e.base, "vendor-a-rsa.pem"), filepath.Join(e.base, "vendor-a-ec.pem")
+	for path, b := range map[string][]byte{m.keyRSA: rsaKey,
+		m.keyEC: pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: ecDER})} {
+		os.WriteFile(path, b, 0o600)
+		signer, err := ssh.ParsePrivateKey(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub := ssh.MarshalAuthorizedKey(signer.PublicKey())
+		os.WriteFile(path+".pub", pub, 0o644)
+		ak := e.keys["vendor-a"] + ".pub"
+		old, _ := os.ReadFile(ak)
+		os.WriteFile(ak, append(old, pub...), 0o600)
+	}
+	var fps []string
+	for _, k := range e.srv.HostKeys() {
+		s1, m5 := sha1.Sum(k.Marshal()), md5.Sum(k.Marshal())
+		fps = append(fps, ssh.FingerprintSHA256(k), "sha1:"+hex.EncodeToString(s1[:]), "md5:"+hex.EncodeToString(m5[:]))
+	}
+	m.fps = strings.Join(fps, ",")
+	m.known = e.knownHosts
+	return m
+}
+
+// env is the environment of a driver program.
+func (m *matrix) driverEnv(key string) []string {
+	return append(os.Environ(), "LV_HOST=127.0.0.1", "LV_PORT="+m.port, "LV_USER=vendor-a", "LV_KEY="+key,
+		"LV_PUB="+key+".pub", "LV_KNOWN="+m.known, "LV_FPS="+m.fps, "HOME="+m.dir)
+}
+
+// exec runs a command with a deadline in the client's directory.
+func (m *matrix) exec(env []string, stdin string, name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), m.timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = m.dir
+	cmd.Env = env
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("%s timed out: %w", name, ctx.Err())
+	}
+	return string(out), err
+}
+
+// driver runs a driver program (testdata/clients) with argv prefix.
+func driver(key func(*matrix) string, prefix ...string) func(*matrix, string, ...string) (string, error) {
+	return func(m *matrix, op string, args ...string) (string, error) {
+		argv := append(append(append([]string(nil), prefix...), op), args...)
+		return m.exec(m.driverEnv(key(m)), "", argv[0], argv[1:]...)
+	}
+}
+
+func edKey(m *matrix) string  { return m.keys["vendor-a"] }
+func rsaKey(m *matrix) string { return m.keyRSA }
+func ecKey(m *matrix) string  { return m.keyEC }
+
+func testdata(name string) string {
+	p, _ := filepath.Abs(filepath.Join("testdata", "clients", name))
+	return p
+}
+
+// checkClient runs the five steps.
+func checkClient(t *testing.T, m *matrix, c matrixClient) {
+	step := func(op string, args ...string) (string, bool) {
+		if why, ok := c.cannot[op]; ok {
+			t.Logf("%s: %s: not done: %s", c.name, op, why)
+			return "", false
+		}
+		out, err := c.run(m, op, args...)
+		if op == "put" {
+			if err == nil {
+				t.Errorf("%s: upload not refused:\n%s", c.name, out)
+			}
+			return out, true
+		}
+		if err != nil {
+			t.Fatalf("%s: %s %q: %v\n%s", c.name, op, args, err, out)
+		}
+		return out, true
+	}
+	if out, ok := step("ls", "/"); ok {
+		if !strings.Contains(out, "a.csv.sha256") || !strings.Contains(out, "old.csv") || strings.Contains(out, ".hidden") {
+			t.Errorf("%s: listing:\n%s", c.name, out)
+		}
+	}
+	local := filepath.Join(m.dir, "a.csv")
+	if _, ok := step("get", "/a.csv", local); ok {
+		step("get", "/a.csv.sha256", local+".sha256")
+		got, _ := os.ReadFile(local)
+		sumLine, _ := os.ReadFile(local + ".sha256")
+		if !bytes.Equal(got, m.data) || !strings.HasPrefix(string(sumLine), sum(got)+"  a.csv") {
+			t.Errorf("%s: download of %d bytes does not match its .sha256 %q", c.name, len(got), sumLine)
+		}
+	}
+	res := filepath.Join(m.dir, "res.csv")
+	os.WriteFile(res, m.data[:1<<20+1], 0o640)
+	if _, ok := step("reget", "/a.csv", res); ok {
+		if got, _ := os.ReadFile(res); !bytes.Equal(got, m.data) {
+			t.Errorf("%s: resumed download: %d bytes, differs", c.name, len(got))
+		}
+	}
+	if _, ok := step("rm", "/old.csv"); ok {
+		if _, err := os.Stat(filepath.Join(m.dirs["vendor-a"], "old.csv")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: old.csv not deleted: %v", c.name, err)
+		}
+	}
+	step("put", filepath.Join(m.dir, "up.csv"), "/up.csv")
+	if _, err := os.Stat(filepath.Join(m.dirs["vendor-a"], "up.csv")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s: an upload reached the outbox", c.name)
+	}
+}
+
+func TestClientMatrix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the client matrix runs real clients (seconds each); not with -short")
+	}
+	for _, c := range matrixClients() {
+		t.Run(c.name, func(t *testing.T) {
+			for _, tool := range c.tools {
+				sshdtest.RequireTool(t, tool)
+			}
+			m := newMatrix(t, c.profile)
+			if c.setup != nil {
+				if err := c.setup(m); err != nil {
+					t.Fatalf("setup: %v", err)
+				}
+			}
+			checkClient(t, m, c)
+		})
+	}
+}
