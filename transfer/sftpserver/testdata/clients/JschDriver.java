@@ -11,6 +11,17 @@ public class JschDriver {
 		Session s = j.getSession(System.getenv("LV_USER"), System.getenv("LV_HOST"), Integer.parseInt(System.getenv("LV_PORT")));
 		s.setConfig("StrictHostKeyChecking", "yes");
 		s.connect(10000);
+		try {
+			run(s, args);
+		} catch (Exception e) {
+			System.err.println(e);
+			System.exit(1); // JSch's session thread would keep the JVM alive
+		} finally {
+			s.disconnect();
+		}
+	}
+
+	static void run(Session s, String[] args) throws Exception {
 		ChannelSftp c = (ChannelSftp) s.openChannel("sftp");
 		c.connect(10000);
 		switch (args[0]) {
@@ -23,6 +34,5 @@ public class JschDriver {
 		case "put": c.put(args[1], args[2]); break;
 		}
 		c.disconnect();
-		s.disconnect();
 	}
 }

@@ -15,8 +15,19 @@ public class TrileadDriver {
 		int port = Integer.parseInt(System.getenv("LV_PORT"));
 		Connection conn = new Connection(host, port);
 		conn.connect((h, p, alg, key) -> kh.verifyHostkey("[" + h + "]:" + p, alg, key) == KnownHosts.HOSTKEY_IS_OK, 10000, 10000);
-		if (!conn.authenticateWithPublicKey(System.getenv("LV_USER"), new File(System.getenv("LV_KEY")), null))
-			throw new Exception("login refused");
+		try {
+			if (!conn.authenticateWithPublicKey(System.getenv("LV_USER"), new File(System.getenv("LV_KEY")), null))
+				throw new Exception("login refused");
+			run(conn, args);
+		} catch (Exception e) {
+			System.err.println(e);
+			System.exit(1);
+		} finally {
+			conn.close();
+		}
+	}
+
+	static void run(Connection conn, String[] args) throws Exception {
 		SFTPv3Client c = new SFTPv3Client(conn);
 		switch (args[0]) {
 		case "ls":
@@ -48,6 +59,5 @@ public class TrileadDriver {
 		}
 		}
 		c.close();
-		conn.close();
 	}
 }
