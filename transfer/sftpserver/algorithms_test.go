@@ -269,6 +269,11 @@ func TestAlgorithmProfilesNegotiate(t *testing.T) {
 			}) {
 				t.Errorf("no refusal line with the user and the reason of a refused login:\n%s", strings.Join(lines, "\n"))
 			}
+			if p == sftpserver.Compatible && !slices.ContainsFunc(lines, func(l string) bool {
+				return strings.Contains(l, `signature algorithm \"ssh-rsa\" not accepted (accepted: ssh-ed25519,`)
+			}) {
+				t.Errorf("no refusal line naming the refused signature algorithm:\n%s", strings.Join(lines, "\n"))
+			}
 			warned := len(lb.lines("level=WARN msg=\"sftp_server.algorithms = \\\"legacy\\\"")) > 0
 			if warned != (p == sftpserver.Legacy) {
 				t.Errorf("legacy warning logged: %v", warned)

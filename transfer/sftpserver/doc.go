@@ -8,7 +8,9 @@
 //	ls, err := sftpserver.Listeners()        // systemd socket activation, or
 //	l, err := net.Listen("tcp", "127.0.0.1:2222")
 //	err = srv.Serve(ctx, l)                   // returns when ctx is done
-//	srv.SetVendors(newVendors)                // on reload; new connections use them
+//	p, err := sftpserver.PrepareVendors(vs)   // on reload: check everything first,
+//	srv.ApplyVendors(p)                       // then apply (closes removed keys' connections)
+//	sftpserver.CheckAuthorizedKeys(vs)        // check-config
 //
 // Rules and why:
 //   - The SSH user name is the vendor's name; only public keys from the

@@ -15,6 +15,7 @@ type handshakeLog struct {
 	mu       sync.Mutex
 	user     string
 	attempts []string // "method: reason", in order, at most maxAttempts
+	accepted []string // the signature algorithms accepted from clients
 }
 
 const maxAttemptsLogged = 8
@@ -27,19 +28,24 @@ func (h *handshakeLog) authLog(meta ssh.ConnMetadata, method string, err error) 
 	defer h.mu.Unlock()
 	h.user = meta.User()
 	if len(h.attempts) < maxAttemptsLogged {
-		h.attempts = append(h.attempts, method+": "+authReason(err))
+		h.attempts = append(h.attempts, method+": "+h.authReason(err))
 	}
 }
 
 // authReason is the reason of a refused attempt, in words that hold no
 // client-chosen bytes.
-func authReason(err error) string {
+func (h *handshakeLog) authReason(err error) string {
 	var re refusal
 	if errors.As(err, &re) {
 		return string(re)
 	}
 	if errors.Is(err, ssh.ErrNoAuth) {
 		return "no method offered"
+	}
+	// x/crypto: `ssh: algorithm "ssh-rsa" not accepted`.
+	if alg, ok := strings.CutPrefix(err.Error(), "ssh: algorithm "); ok && strings.HasSuffix(alg, " not accepted") {
+		return "signature algorithm " + clip(strings.TrimSuffix(alg, " not accepted"), 64) +
+			" not accepted (accepted: " + strings.Join(h.accepted, ",") + ")"
 	}
 	return "refused"
 }
@@ -73,7 +79,7 @@ func (s *Server) logRefused(remote string, hs *handshakeLog, err error) {
 			args = append(args, "attempts", attempts)
 		}
 	default:
-		args = append(args, "reason", err.Error())
+		args = append(args, "reason", clip(err.Error(), 200))
 		if attempts != "" {
 			args = append(args, "attempts", attempts)
 		}

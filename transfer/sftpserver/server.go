@@ -342,7 +342,7 @@ func (c *conn) serve() {
 	}()
 	ic := newIdleConn(c.nc, s.cfg.IdleTimeout)
 	ic.SetDeadline(time.Now().Add(min(s.cfg.Limits.LoginGraceTime, s.cfg.IdleTimeout)))
-	hs := &handshakeLog{}
+	hs := &handshakeLog{accepted: s.algs.ClientKeys}
 	bc := newBatchConn(ic) // writebatch.go
 	defer bc.Close()
 	sc, chans, reqs, err := ssh.NewServerConn(bc, s.serverConfig(hs))
