@@ -6,6 +6,12 @@
 // and the receipts together.
 //
 // The Engine holds the logic and takes the time from an injected Clock, so
-// that tests drive whole days without sleeping; Run adds the event loop
-// (fsnotify, timers, signals, sd_notify) around it.
+// that tests drive whole days without sleeping. Run builds the components
+// around it — intake (inbox events and rescans, one computing worker),
+// scheduler (publication rounds and retention), the HTTP status server, the
+// built-in SFTP server and the supervisor (sd_notify, watchdog, reload) — and
+// runs them under one context: a stop cancels it, and it reaches every
+// outbox operation. No lock is held across an outbox operation or a
+// computation (Engine.unlocked); the status reads the configuration in force
+// and a receipts index, never the engine's lock.
 package daemon
