@@ -38,11 +38,12 @@ type Options struct {
 	Version string       // program version, recorded with computed products
 	// Metrics, default a fresh set.
 	Metrics *Metrics
-	// Records reads the whole receipts log, at start; default: none.
-	Records func() ([]receipt.Record, error)
-	// NewRecords returns the records appended since its last call (the
-	// first call: all), for the status; default: derived from Records.
+	// NewRecords returns the records appended to the receipts log since
+	// its last call (the first call, at start: all of them), for the
+	// status and to complete the log at start. Default: derived from
+	// Records, which returns the whole log; neither: no receipts to read.
 	NewRecords func() ([]receipt.Record, error)
+	Records    func() ([]receipt.Record, error)
 	// NewOutbox makes a vendor's outbox; default DefaultOutbox.
 	NewOutbox func(c *config.Config, v config.Vendor) (transfer.Outbox, error)
 	// Context, when done, abandons every outbox operation in progress (the
@@ -109,7 +110,7 @@ func New(opt Options) (*Engine, error) {
 		swept:       map[string]bool{},
 		metrics:     opt.Metrics,
 		records:     opt.Records,
-		haveRecords: opt.Records != nil,
+		haveRecords: opt.Records != nil || opt.NewRecords != nil,
 		status:      status.NewIndex(),
 		newRecords:  opt.NewRecords,
 	}

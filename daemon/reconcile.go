@@ -24,7 +24,13 @@ func (e *Engine) reconcileReceipts() {
 	if !e.haveRecords {
 		return
 	}
-	recs, err := e.records()
+	// The log is read once at start: into the status index, and here.
+	e.statusMu.Lock()
+	recs, err := e.newRecords()
+	for _, r := range recs {
+		e.status.Add(r)
+	}
+	e.statusMu.Unlock()
 	if err != nil {
 		e.log.Error("receipts not reconciled: log unreadable", "err", err)
 		return

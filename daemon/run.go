@@ -100,7 +100,6 @@ func openJournal(opt *Options) error {
 		return fmt.Errorf("receipts witness: %w", err)
 	}
 	opt.Sink = &journal{log: l, witness: lay.ReceiptsWitness(), warn: opt.Log.Warn}
-	opt.Records = func() ([]receipt.Record, error) { return receipt.ReadRecords(lay.Receipts()) }
 	opt.NewRecords = (&logTail{path: filepath.Join(lay.Receipts(), receipt.RecordsFile)}).next
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/mod/sumdb/note"
@@ -130,16 +131,32 @@ func (v *Verification) rehash(data []byte) error {
 			return err
 		}
 		v.mem = append(v.mem, hs...)
-		var r struct {
-			Seq int64 `json:"seq"`
-		}
-		if err := json.Unmarshal(line, &r); err != nil {
+		seq, err := recordSeq(line)
+		if err != nil {
 			v.add(int64(i)+1, false, "not a JSON record: %v", err)
-		} else if r.Seq != int64(i)+1 {
-			v.add(int64(i)+1, false, "has seq %d: records were removed, inserted or reordered", r.Seq)
+		} else if seq != int64(i)+1 {
+			v.add(int64(i)+1, false, "has seq %d: records were removed, inserted or reordered", seq)
 		}
 	}
 	return nil
+}
+
+// recordSeq returns a record's seq. Records are written with seq first
+// ({"seq":N,...}), which is read without decoding the line; any other line
+// is decoded.
+func recordSeq(line []byte) (int64, error) {
+	if rest, ok := bytes.CutPrefix(line, []byte(`{"seq":`)); ok {
+		if i := bytes.IndexByte(rest, ','); i > 0 && bytes.Count(rest, []byte(`"seq"`)) == 0 && json.Valid(line) {
+			if n, err := strconv.ParseInt(string(rest[:i]), 10, 64); err == nil {
+				return n, nil
+			}
+		}
+	}
+	var r struct {
+		Seq int64 `json:"seq"`
+	}
+	err := json.Unmarshal(line, &r)
+	return r.Seq, err
 }
 
 // checkStored compares the stored hashes with the recomputed ones.

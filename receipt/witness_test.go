@@ -2,6 +2,7 @@ package receipt
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -125,4 +126,24 @@ func copyDir(t *testing.T, from, to string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// FuzzRecordSeq: the fast reading of a record's seq agrees with decoding
+// the line.
+func FuzzRecordSeq(f *testing.F) {
+	f.Add([]byte(`{"seq":12,"time":"2016-01-22T06:00:00Z","event":"leveret"}`))
+	f.Add([]byte(`{"seq":1,"seq":2}`))
+	f.Add([]byte(`{"seq":007,"x":1}`))
+	f.Add([]byte(`{"seq":-3,"x":1}`))
+	f.Add([]byte(`{"seq":1e3,"x":1}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		var r struct {
+			Seq int64 `json:"seq"`
+		}
+		werr := json.Unmarshal(line, &r)
+		got, err := recordSeq(line)
+		if (err == nil) != (werr == nil) || err == nil && got != r.Seq {
+			t.Fatalf("recordSeq(%q) = %d, %v; decoding gives %d, %v", line, got, err, r.Seq, werr)
+		}
+	})
 }
