@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -74,19 +73,9 @@ func (o *Operator) Redeliver(ctx context.Context, p compute.Product, day compute
 	if vc == nil {
 		return nil, fmt.Errorf("vendor %q is not configured", vendor)
 	}
-	recs, err := receipt.ReadRecords(o.Config.Layout().Receipts())
+	earlier, deliveries, err := o.earlier(p, day, vendor)
 	if err != nil {
 		return nil, err
-	}
-	var earlier int64
-	deliveries := 0
-	for _, r := range recs {
-		if r.Product == p.String() && r.Day == day.String() && r.Vendor == vendor && (r.Event == receipt.Leveret || r.Event == receipt.Udeladt) {
-			earlier = r.Seq
-			if r.Event == receipt.Leveret {
-				deliveries++
-			}
-		}
 	}
 	m, err := highestStaged(o.Config.Layout().Staging(), InputAsOf(day))
 	if err != nil {
@@ -118,14 +107,8 @@ func (o *Operator) Redeliver(ctx context.Context, p compute.Product, day compute
 	if err := o.Log.Append(ctx, op); err != nil {
 		return nil, err
 	}
-	tmp, err := ob.Stage(ctx, name, data)
+	tmp, tmpSum, err := stageWithSum(ctx, ob, name, data, f.SHA256)
 	if err != nil {
-		return nil, err
-	}
-	sum := compute.FileSum{Name: name, SHA256: f.SHA256}
-	tmpSum, err := ob.Stage(ctx, name+".sha256", bytes.NewReader([]byte(sum.SumLine())))
-	if err != nil {
-		ob.Discard(ctx, tmp)
 		return nil, err
 	}
 	if err := ob.Commit(ctx, tmp, name); err != nil {
@@ -152,6 +135,24 @@ func (o *Operator) Redeliver(ctx context.Context, p compute.Product, day compute
 		transfer.Replace(ctx, ob, "checkpoint.txt", cp)
 	}
 	return rec, nil
+}
+
+// earlier returns the last receipt that finished the slot (leveret or
+// udeladt) and how many times it was delivered.
+func (o *Operator) earlier(p compute.Product, day compute.Date, vendor string) (seq int64, deliveries int, err error) {
+	recs, err := receipt.ReadRecords(o.Config.Layout().Receipts())
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, r := range recs {
+		if r.Product == p.String() && r.Day == day.String() && r.Vendor == vendor && (r.Event == receipt.Leveret || r.Event == receipt.Udeladt) {
+			seq = r.Seq
+			if r.Event == receipt.Leveret {
+				deliveries++
+			}
+		}
+	}
+	return seq, deliveries, nil
 }
 
 // Expect records the expected delivery date of a late weekly update (§5.3).

@@ -210,15 +210,7 @@ func (e *Engine) publish(key SlotKey, ref ExtractRef, m *Manifest) error {
 	}
 	defer data.Close()
 	var tmpData, tmpSum string
-	e.unlocked(func() {
-		if tmpData, err = ob.Stage(e.ctx, f.Name, data); err != nil {
-			return
-		}
-		sum := compute.FileSum{Name: f.Name, SHA256: f.SHA256}
-		if tmpSum, err = ob.Stage(e.ctx, f.Name+".sha256", bytes.NewReader([]byte(sum.SumLine()))); err != nil {
-			ob.Discard(e.ctx, tmpData)
-		}
-	})
+	e.unlocked(func() { tmpData, tmpSum, err = stageWithSum(e.ctx, ob, f.Name, data, f.SHA256) })
 	if err != nil {
 		return err
 	}
@@ -234,6 +226,20 @@ func (e *Engine) publish(key SlotKey, ref ExtractRef, m *Manifest) error {
 		return fmt.Errorf("save state: %w", err)
 	}
 	return e.finish(key, in)
+}
+
+// stageWithSum stages a product file under name and its .sha256 beside it
+// (SPEC §4.4); on error nothing stays staged.
+func stageWithSum(ctx context.Context, ob transfer.Outbox, name string, data io.Reader, sha256 string) (tmpData, tmpSum string, err error) {
+	if tmpData, err = ob.Stage(ctx, name, data); err != nil {
+		return "", "", err
+	}
+	sum := compute.FileSum{Name: name, SHA256: sha256}
+	if tmpSum, err = ob.Stage(ctx, name+".sha256", bytes.NewReader([]byte(sum.SumLine()))); err != nil {
+		ob.Discard(ctx, tmpData)
+		return "", "", err
+	}
+	return tmpData, tmpSum, nil
 }
 
 // finish commits an intent's files and records the delivery.

@@ -35,6 +35,24 @@ func (e *Engine) reconcileReceipts() {
 		e.log.Error("receipts not reconciled: log unreadable", "err", err)
 		return
 	}
+	c := &completion{e: e, have: recorded(recs)}
+	c.extracts()
+	c.rejected()
+	c.slots()
+	if c.added > 0 {
+		e.log.Warn("receipts completed after an interrupted run", "records", c.added)
+	}
+	// Local outboxes get the current checkpoint at once; remote ones with
+	// their next publication (no connection is made just for it).
+	for name, ob := range e.outboxes {
+		if ob.Location().Kind == "local" {
+			e.copyCheckpoint(name, ob)
+		}
+	}
+}
+
+// recorded returns the keys of the steps the log records.
+func recorded(recs []receipt.Record) map[string]bool {
 	have := map[string]bool{}
 	for _, r := range recs {
 		switch r.Event {
@@ -46,17 +64,29 @@ func (e *Engine) reconcileReceipts() {
 			have[r.Event+"|"+r.Product+"|"+r.Day+"|"+r.Vendor] = true
 		}
 	}
-	added := 0
-	add := func(key string, r *receipt.Record) {
-		if have[key] {
-			return
-		}
-		have[key] = true
-		r.Reason = strings.TrimSpace(r.Reason + " (" + recordedAtStart + ")")
-		e.record(r)
-		added++
-	}
+	return have
+}
 
+// completion writes the receipts of the steps the log lacks.
+type completion struct {
+	e     *Engine
+	have  map[string]bool
+	added int
+}
+
+func (c *completion) add(key string, r *receipt.Record) {
+	if c.have[key] {
+		return
+	}
+	c.have[key] = true
+	r.Reason = strings.TrimSpace(r.Reason + " (" + recordedAtStart + ")")
+	c.e.record(r)
+	c.added++
+}
+
+// extracts: the staged extracts that were archived, and their products.
+func (c *completion) extracts() {
+	e := c.e
 	refs := make([]ExtractRef, 0, len(e.staged))
 	for ref := range e.staged {
 		refs = append(refs, ref)
@@ -68,30 +98,40 @@ func (e *Engine) reconcileReceipts() {
 			continue // not archived: still in the inbox, accepted (and recorded) again
 		}
 		a, _ := compute.ParseCompactDate(ref.AsOf)
-		add(receipt.Modtaget+"|"+m.SHA256, &receipt.Record{Event: receipt.Modtaget, File: m.Extract, AsOf: a.String(),
+		c.add(receipt.Modtaget+"|"+m.SHA256, &receipt.Record{Event: receipt.Modtaget, File: m.Extract, AsOf: a.String(),
 			Revision: ref.Revision, SHA256: m.SHA256, Size: m.Size, Rows: m.Rows, Problems: m.Invalid})
 		for _, f := range m.Files {
-			add(receipt.Beregnet+"|"+f.Vendor+"|"+f.Product+"|"+f.SHA256, &receipt.Record{Event: receipt.Beregnet,
+			c.add(receipt.Beregnet+"|"+f.Vendor+"|"+f.Product+"|"+f.SHA256, &receipt.Record{Event: receipt.Beregnet,
 				Product: f.Product, Day: a.AddDays(1).String(), Vendor: f.Vendor, File: f.Name, SHA256: f.SHA256,
 				Size: f.Size, Rows: f.Rows, InputSHA256: m.SHA256, Input: ref.String(), Basis: f.Basis, BasisUnavailable: f.BasisUnavailable})
 		}
 	}
+}
 
-	if ents, err := os.ReadDir(e.layout.Quarantine()); err == nil {
-		for _, ent := range ents {
-			name := ent.Name()
-			if !ent.Type().IsRegular() || strings.HasSuffix(name, ".error.txt") {
-				continue
-			}
-			sum, err := fileSum(filepath.Join(e.layout.Quarantine(), name))
-			if err != nil {
-				continue
-			}
-			add(receipt.Afvist+"|"+sum, &receipt.Record{Event: receipt.Afvist, File: name, SHA256: sum,
-				Reason: firstLine(filepath.Join(e.layout.Quarantine(), name+".error.txt"))})
-		}
+// rejected: the files in quarantine.
+func (c *completion) rejected() {
+	q := c.e.layout.Quarantine()
+	ents, err := os.ReadDir(q)
+	if err != nil {
+		return
 	}
+	for _, ent := range ents {
+		name := ent.Name()
+		if !ent.Type().IsRegular() || strings.HasSuffix(name, ".error.txt") {
+			continue
+		}
+		sum, err := fileSum(filepath.Join(q, name))
+		if err != nil {
+			continue
+		}
+		c.add(receipt.Afvist+"|"+sum, &receipt.Record{Event: receipt.Afvist, File: name, SHA256: sum,
+			Reason: firstLine(filepath.Join(q, name+".error.txt"))})
+	}
+}
 
+// slots: the finished slots of the delivery state.
+func (c *completion) slots() {
+	e := c.e
 	keys := make([]SlotKey, 0, len(e.state.Slots))
 	for k := range e.state.Slots {
 		keys = append(keys, k)
@@ -103,7 +143,7 @@ func (e *Engine) reconcileReceipts() {
 		times := e.sched.SlotTimes(p, d)
 		win := &receipt.Win{Release: times.Release.UTC(), Deadline: times.Deadline.UTC(), Cutoff: timePtr(times.Cutoff)}
 		if s.Status == Udeladt {
-			add(receipt.Udeladt+"|"+p.String()+"|"+d.String()+"|"+vendor, &receipt.Record{Time: s.Time.UTC(), Event: receipt.Udeladt,
+			c.add(receipt.Udeladt+"|"+p.String()+"|"+d.String()+"|"+vendor, &receipt.Record{Time: s.Time.UTC(), Event: receipt.Udeladt,
 				Product: p.String(), Day: d.String(), Vendor: vendor, Window: win})
 			continue
 		}
@@ -113,17 +153,7 @@ func (e *Engine) reconcileReceipts() {
 			loc := ob.Location()
 			r.Outbox = &receipt.Place{Kind: loc.Kind, Host: loc.Host, HostKey: loc.HostKey, Path: loc.Path}
 		}
-		add(receipt.Leveret+"|"+p.String()+"|"+d.String()+"|"+vendor, r)
-	}
-	if added > 0 {
-		e.log.Warn("receipts completed after an interrupted run", "records", added)
-	}
-	// Local outboxes get the current checkpoint at once; remote ones with
-	// their next publication (no connection is made just for it).
-	for name, ob := range e.outboxes {
-		if ob.Location().Kind == "local" {
-			e.copyCheckpoint(name, ob)
-		}
+		c.add(receipt.Leveret+"|"+p.String()+"|"+d.String()+"|"+vendor, r)
 	}
 }
 

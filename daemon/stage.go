@@ -157,7 +157,15 @@ func (e *Engine) Accept(name string) error {
 	if err != nil {
 		return fmt.Errorf("accept %s: %w", name, err)
 	}
+	return e.keep(name, n, m, res)
+}
 
+// keep moves a computed extract's staging into place and the extract into
+// the archive, and records both; a file of that name accepted before is
+// removed (the same) or quarantined (different).
+func (e *Engine) keep(name string, n compute.ExtractName, m *Manifest, res *extract.Result) error {
+	ref := m.Ref
+	src := filepath.Join(e.layout.Inbox(), name)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	arch := filepath.Join(e.layout.Archive(), name)
