@@ -71,7 +71,10 @@
 //     unauthenticated connections with OpenSSH's MaxStartups random early
 //     drop (10:30:60), per source address at most 8 unauthenticated, 16
 //     connections in all and 60 new ones a minute, LoginGraceTime 20s
-//     from accept to authentication; MaxConnsPerVendor (refused after
+//     from accept to authentication; a newcomer that a startups limit would
+//     refuse takes the slot of the oldest unauthenticated connection that
+//     has waited over a second (idle and slowloris connections cannot keep
+//     vendors out); MaxConnsPerVendor (refused after
 //     authentication: channel opens are rejected with "resource shortage"
 //     and the connection closed), MaxAuthTries, four sessions per
 //     connection; per connection 256 open file handles, 256 SFTP requests
@@ -92,7 +95,14 @@
 //     VERSION packet and answers the limits request itself (reads up to
 //     255 KiB, as OpenSSH's sftp-server); the RequestServer then sends up to
 //     that much per reply (WithRSMaxTxPacket). Config.NoLargeReads turns it
-//     off. Files are served through *os.File.ReadAt.
+//     off. Files are served through *os.File.ReadAt into buffers that
+//     pkg/sftp's allocator (WithRSAllocator) reuses within a session, so a
+//     download does not allocate, zero and collect 255 KiB per request.
+//     x/crypto writes each 32 KiB SSH packet with its own system call; a
+//     batching writer under it (writebatch.go) sends what piled up during
+//     one write in the next, as sshd's output buffer does. Nothing on the
+//     read path hashes: the fetched file is hashed once, after the
+//     download, from disk (fetch.go).
 //
 // The package depends on transfer's vocabulary only in spirit (dot-names
 // are hidden), not on compute or daemon.

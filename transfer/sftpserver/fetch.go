@@ -51,8 +51,13 @@ type served struct {
 }
 
 // maxServed bounds the files whose served ranges the server remembers for
-// resumption; the least recently used are forgotten first.
-const maxServed = 4096
+// resumption; the least recently used are forgotten first. A file read in
+// more than maxKeptSpans separate pieces is forgotten when its connection
+// ends: so the record stays under 4096 × 64 × 16 bytes.
+const (
+	maxServed    = 4096
+	maxKeptSpans = 64
+)
 
 // book is the server's record of served files.
 type book struct {
@@ -127,8 +132,10 @@ func (r *fetchReader) Close() error {
 		c.fmu.Unlock()
 		if last && c.s.complete(r.cf.sv) {
 			c.s.hashAndReport(r.f, r.cf.sv)
+			c.s.handles.Add(-1)
 			return
 		}
+		c.s.handles.Add(-1)
 		err = r.f.Close()
 	})
 	return clientErr(err)
@@ -173,23 +180,41 @@ func (s *Server) complete(sv *served) bool {
 }
 
 // hashAndReport hashes the file through f (then closes it) and reports a
-// complete fetch. At most two files are hashed at once; Serve waits for
-// them before it returns.
+// complete fetch, dated now. Hashing yields to downloads: it waits until
+// no file is open on the server, for at most hashDelay, so that it does
+// not take CPU from transfers under way. At most two files are hashed at
+// once; Serve waits for them before it returns.
 func (s *Server) hashAndReport(f *os.File, sv *served) {
+	at := s.now()
 	s.hashes.Add(1)
 	go func() {
 		defer s.hashes.Done()
 		defer f.Close()
+		s.waitQuiet()
 		s.hashSem <- struct{}{}
 		sum, err := hashFile(f, sv.key.size)
 		<-s.hashSem
 		if err != nil {
 			s.log.Error("hashing a fetched file", "vendor", sv.key.vendor, "file", sv.name, "err", clientErr(err))
-			s.report(Fetch{Vendor: sv.key.vendor, File: sv.name, Bytes: sv.key.size, Size: sv.key.size})
+			s.report(Fetch{Vendor: sv.key.vendor, File: sv.name, Bytes: sv.key.size, Size: sv.key.size, Time: at})
 			return
 		}
-		s.report(Fetch{Vendor: sv.key.vendor, File: sv.name, Bytes: sv.key.size, Size: sv.key.size, SHA256: sum, Complete: true})
+		s.report(Fetch{Vendor: sv.key.vendor, File: sv.name, Bytes: sv.key.size, Size: sv.key.size, SHA256: sum,
+			Complete: true, Time: at})
 	}()
+}
+
+// hashDelay bounds how long hashing a fetched file waits for the server to
+// have no file open.
+const hashDelay = 30 * time.Second
+
+// waitQuiet returns once no file handle is open on the server, or after
+// hashDelay. It polls every 20 ms: hashing is not urgent.
+func (s *Server) waitQuiet() {
+	deadline := time.Now().Add(hashDelay)
+	for s.handles.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func hashFile(f *os.File, size int64) (string, error) {
@@ -202,9 +227,12 @@ func hashFile(f *os.File, size int64) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// report logs a fetch and hands it to OnFetch.
+// report logs a fetch and hands it to OnFetch (dated now unless dated).
 func (s *Server) report(fe Fetch) {
-	fe.Time = s.now().UTC()
+	if fe.Time.IsZero() {
+		fe.Time = s.now()
+	}
+	fe.Time = fe.Time.UTC()
 	s.log.Info("file fetched", "vendor", fe.Vendor, "file", fe.File, "bytes", fe.Bytes, "size", fe.Size,
 		"sha256", fe.SHA256, "complete", fe.Complete)
 	if s.cfg.OnFetch != nil {
@@ -243,7 +271,14 @@ func (c *conn) endFetches() {
 		sv.mu.Lock()
 		report := !sv.done && sv.touched
 		covered := sv.ranges.covered()
+		scattered := sv.ranges.spans() > maxKeptSpans
 		sv.mu.Unlock()
+		if scattered {
+			// Kept for a resumption are a few ranges, not a scatter
+			// that would hold memory after the connection's budget is
+			// given back.
+			c.s.book.forget(sv)
+		}
 		if !report {
 			continue
 		}

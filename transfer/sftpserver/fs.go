@@ -84,6 +84,7 @@ func (h *handlers) Fileread(r *sftp.Request) (_ io.ReaderAt, err error) {
 	f, fi, err := h.openRegular(p)
 	if err != nil {
 		h.conn.open.Add(-1)
+		h.conn.s.handles.Add(-1)
 		return nil, mapErr(err)
 	}
 	return &fetchReader{f: f, c: h.conn, cf: h.conn.openFile(keyOf(h.vendor, fi), p)}, nil

@@ -151,15 +151,14 @@ func (s *Server) admit(c *conn) string {
 	case src.conns >= l.PerSourceMaxConns:
 		return LimitSourceConns
 	case src.preauth >= l.PerSourceMaxStartups:
-		return LimitSourceStartups
-	case s.lim.preauth >= l.StartupsFull:
-		return LimitStartups
-	case s.lim.preauth >= l.StartupsStart:
-		p := l.StartupsRate
-		if l.StartupsFull > l.StartupsStart {
-			p += (100 - l.StartupsRate) * (s.lim.preauth - l.StartupsStart) / (l.StartupsFull - l.StartupsStart)
+		if !s.evictStale(c.src, now) {
+			return LimitSourceStartups
 		}
-		if rand.IntN(100) < p {
+	case s.lim.preauth >= l.StartupsStart:
+		if !s.dropEarly() {
+			break
+		}
+		if !s.evictStale("", now) {
 			return LimitStartups
 		}
 	}
@@ -169,7 +168,52 @@ func (s *Server) admit(c *conn) string {
 	s.lim.preauth++
 	s.total++
 	c.preauth = true
+	c.accepted = now
 	return ""
+}
+
+// dropEarly is MaxStartups' coin: from Start unauthenticated connections
+// on, true with probability Rate percent, rising linearly to 100 % at Full.
+func (s *Server) dropEarly() bool {
+	l := &s.cfg.Limits
+	if s.lim.preauth >= l.StartupsFull {
+		return true
+	}
+	p := l.StartupsRate
+	if l.StartupsFull > l.StartupsStart {
+		p += (100 - l.StartupsRate) * (s.lim.preauth - l.StartupsStart) / (l.StartupsFull - l.StartupsStart)
+	}
+	return rand.IntN(100) < p
+}
+
+// staleAfter is how long an unauthenticated connection may wait before a
+// newcomer that would be refused takes its slot.
+const staleAfter = time.Second
+
+// evictStale makes room for a new connection that a startups limit would
+// refuse: the oldest unauthenticated connection (of source src, or of any
+// when src is "") that has waited staleAfter without authenticating is
+// closed, so that idle or slow connections held open by a stranger cannot
+// keep a vendor out; a flood of fresh ones is still refused (s.mu held).
+func (s *Server) evictStale(src string, now time.Time) bool {
+	var old *conn
+	for c := range s.conns {
+		if c.preauth && (src == "" || c.src == src) && now.Sub(c.accepted) >= staleAfter &&
+			(old == nil || c.accepted.Before(old.accepted)) {
+			old = c
+		}
+	}
+	if old == nil {
+		return false
+	}
+	s.leavePreauth(old)
+	old.nc.Close()
+	limit := LimitStartups
+	if src != "" {
+		limit = LimitSourceStartups
+	}
+	s.hit(limit)
+	return true
 }
 
 // sweepSources forgets sources with no connection and a full bucket, when
@@ -239,8 +283,9 @@ func (s *Server) hit(limit string) {
 
 // connState is a connection's share of the limits and its fetches.
 type connState struct {
-	src     string
-	preauth bool // counted as unauthenticated (s.mu)
+	src      string
+	preauth  bool      // counted as unauthenticated (s.mu)
+	accepted time.Time // when admitted
 
 	lmu    sync.Mutex
 	logged map[string]bool
@@ -276,6 +321,7 @@ func (c *conn) takeHandle() error {
 		c.open.Add(-1)
 		return c.limitHit(LimitHandles)
 	}
+	c.s.handles.Add(1)
 	return nil
 }
 

@@ -110,6 +110,7 @@ type Server struct {
 	lim       limiter
 
 	book    book
+	handles atomic.Int64 // file handles open on all connections
 	hashes  sync.WaitGroup
 	hashSem chan struct{}
 }
