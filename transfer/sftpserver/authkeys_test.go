@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
 	"leverance/internal/sshdtest"
@@ -209,20 +208,4 @@ func TestAuthorizedKeysOptionsEnforced(t *testing.T) {
 	if len(lb.lines("connection closed: its key is no longer authorized")) != 1 {
 		t.Error("closing not logged once")
 	}
-}
-
-// sftpConn logs in as vendor with the key named key and opens SFTP.
-func (e *env) sftpConn(t *testing.T, vendor, key string) *sftp.Client {
-	t.Helper()
-	c, err := e.sshClient(t, vendor, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := sftp.NewClient(c)
-	if err != nil {
-		c.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sc.Close(); c.Close() })
-	return sc
 }

@@ -141,7 +141,13 @@ func (e *env) sshClient(t *testing.T, vendor, key string) (*ssh.Client, error) {
 
 func (e *env) sftpClient(t *testing.T, vendor string) *sftp.Client {
 	t.Helper()
-	c, err := e.sshClient(t, vendor, vendor)
+	return e.sftpConn(t, vendor, vendor)
+}
+
+// sftpConn logs in as vendor with the key named key and opens SFTP.
+func (e *env) sftpConn(t *testing.T, vendor, key string) *sftp.Client {
+	t.Helper()
+	c, err := e.sshClient(t, vendor, key)
 	if err != nil {
 		t.Fatal(err)
 	}
