@@ -398,6 +398,11 @@ func TestStatVFS(t *testing.T) {
 	if _, err := sc.StatVFS("a.csv"); err != nil {
 		t.Errorf("statvfs of a file: %v", err)
 	}
+	// OpenSSH's sftp "df" uses it.
+	out, _, err := e.openssh(t, "vendor-a", "df /\n")
+	if err != nil || !strings.Contains(out, "Avail") || strings.Contains(out, "does not support") {
+		t.Errorf("sftp df: %v\n%s", err, out)
+	}
 	for _, p := range []string{".hidden", "missing", "../"} {
 		if v, err := sc.StatVFS(p); err == nil && p != "../" {
 			t.Errorf("statvfs %q answered: %+v", p, v)

@@ -49,6 +49,7 @@ type matrix struct {
 	known   string // known_hosts with every host key
 	bin     string // compiled drivers
 	timeout time.Duration
+	log     *logBuf // the server's log
 }
 
 type matrixClient struct {
@@ -71,8 +72,9 @@ var rsaPEM = sync.OnceValues(func() ([]byte, error) {
 })
 
 func newMatrix(t *testing.T, profile sftpserver.Profile) *matrix {
-	e := startServer(t, withProfile(profile, nil))
-	m := &matrix{env: e, t: t, dir: t.TempDir(), bin: t.TempDir(), timeout: 60 * time.Second}
+	lb := &logBuf{}
+	e := startServer(t, withProfile(profile, lb))
+	m := &matrix{env: e, t: t, dir: t.TempDir(), bin: t.TempDir(), timeout: 60 * time.Second, log: lb}
 	os.WriteFile(filepath.Join(e.dirs["vendor-a"], "a.csv.sha256"), []byte(sum(e.data)+"  a.csv\n"), 0o640)
 	os.WriteFile(filepath.Join(e.dirs["vendor-a"], "old.csv"), []byte("fetched already\n"), 0o640)
 	os.WriteFile(filepath.Join(m.dir, "up.csv"), []byte("an upload\n"), 0o640)
@@ -219,6 +221,20 @@ func TestClientMatrix(t *testing.T) {
 				}
 			}
 			checkClient(t, m, c)
+			// A client's ordinary use logs no WARN or ERROR (rclone's exec
+			// probes among it), and at most one INFO line per connection
+			// about refused session requests.
+			for _, l := range m.log.lines("") {
+				if (strings.Contains(l, "level=WARN") && !strings.Contains(l, `algorithms = \"legacy\"`)) || strings.Contains(l, "level=ERROR") {
+					t.Errorf("%s: %s", c.name, l)
+				}
+			}
+			if probes, conns := len(m.log.lines(`level=INFO msg="session request refused`)), len(m.log.lines(`msg="vendor connected"`)); probes > conns {
+				t.Errorf("%s: %d INFO lines about refused requests for %d connections", c.name, probes, conns)
+			}
+			if t.Failed() {
+				t.Logf("server log:\n%s", strings.Join(m.log.lines(""), "\n"))
+			}
 		})
 	}
 }
