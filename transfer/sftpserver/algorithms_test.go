@@ -129,7 +129,11 @@ func TestAlgorithmProfilesOffered(t *testing.T) {
 		{sftpserver.Legacy, append(slices.Clone(compatKex), "diffie-hellman-group14-sha1"), append(slices.Clone(compatHost), "ssh-rsa"),
 			compatCiphers, append(slices.Clone(compatMACs), "hmac-sha1")},
 	} {
-		t.Run(string(c.p), func(t *testing.T) {
+		name := string(c.p)
+		if name == "" {
+			name = "default"
+		}
+		t.Run(name, func(t *testing.T) {
 			e := startServer(t, withProfile(c.p, nil))
 			l := kexinit(t, e.addr)
 			kex := slices.DeleteFunc(slices.Clone(l[0]), func(s string) bool { return strings.HasPrefix(s, "ext-info") || strings.HasPrefix(s, "kex-strict") })
@@ -187,19 +191,17 @@ func dialWith(e *env, algs ssh.Algorithms, signer ssh.Signer) error {
 // TestAlgorithmProfilesNegotiate logs in with one algorithm at a time and
 // checks it is accepted or refused as the profile says; a refusal is
 // logged once at INFO with what was offered and what is accepted.
-func TestAlgorithmProfilesNegotiate(t *testing.T) {
-	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rsaSigner, _ := ssh.NewSignerFromKey(rsaKey)
-	sha1Signer, _ := ssh.NewSignerWithAlgorithms(rsaSigner.(ssh.AlgorithmSigner), []string{ssh.KeyAlgoRSA})
-	type try struct {
-		name string
-		algs ssh.Algorithms
-		sha1 bool // log in with an RSA key signing with ssh-rsa
-		ok   map[sftpserver.Profile]bool
-	}
+// negotiation is one login attempt with chosen algorithms, and the
+// profiles that accept it.
+type negotiation struct {
+	name string
+	algs ssh.Algorithms
+	sha1 bool // log in with an RSA key signing with ssh-rsa
+	ok   map[sftpserver.Profile]bool
+}
+
+func negotiations() []negotiation {
+	type try = negotiation
 	all := map[sftpserver.Profile]bool{sftpserver.Modern: true, sftpserver.Compatible: true, sftpserver.Legacy: true}
 	notModern := map[sftpserver.Profile]bool{sftpserver.Compatible: true, sftpserver.Legacy: true}
 	legacy := map[sftpserver.Profile]bool{sftpserver.Legacy: true}
@@ -224,6 +226,17 @@ func TestAlgorithmProfilesNegotiate(t *testing.T) {
 		{"hmac-sha1", ssh.Algorithms{Ciphers: []string{ssh.CipherAES128CTR}, MACs: []string{ssh.HMACSHA1}}, false, legacy},
 		{"hmac-sha1-96", ssh.Algorithms{Ciphers: []string{ssh.CipherAES128CTR}, MACs: []string{ssh.InsecureHMACSHA196}}, false, nil},
 	}
+	return tries
+}
+
+func TestAlgorithmProfilesNegotiate(t *testing.T) {
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaSigner, _ := ssh.NewSignerFromKey(rsaKey)
+	sha1Signer, _ := ssh.NewSignerWithAlgorithms(rsaSigner.(ssh.AlgorithmSigner), []string{ssh.KeyAlgoRSA})
+	tries := negotiations()
 	for _, p := range sftpserver.Profiles {
 		t.Run(string(p), func(t *testing.T) {
 			lb := &logBuf{}
@@ -248,40 +261,46 @@ func TestAlgorithmProfilesNegotiate(t *testing.T) {
 					refused++
 				}
 			}
-			lines := lb.waitLines(t, "ssh handshake refused", refused)
-			time.Sleep(100 * time.Millisecond) // let a duplicate line, if any, arrive
-			if n := len(lb.lines("ssh handshake refused")); n != refused {
-				t.Errorf("%d refusal lines for %d refused handshakes", n, refused)
-			}
-			for _, l := range lines {
-				if !strings.Contains(l, "level=INFO") || !strings.Contains(l, "remote=127.0.0.1:") {
-					t.Errorf("refusal line without level INFO or source: %s", l)
-				}
-			}
-			if p == sftpserver.Modern && !slices.ContainsFunc(lines, func(l string) bool {
-				return strings.Contains(l, `reason="no common client to server cipher"`) && strings.Contains(l, "client_offered=aes128-ctr") &&
-					strings.Contains(l, "accepted=aes128-gcm@openssh.com,aes256-gcm@openssh.com")
-			}) {
-				t.Errorf("no refusal line naming the cipher offered and those accepted:\n%s", strings.Join(lines, "\n"))
-			}
-			if p != sftpserver.Legacy && !slices.ContainsFunc(lines, func(l string) bool {
-				return strings.Contains(l, `user="\"vendor-a\""`) && strings.Contains(l, "reason=\"authentication failed\"")
-			}) {
-				t.Errorf("no refusal line with the user and the reason of a refused login:\n%s", strings.Join(lines, "\n"))
-			}
-			if p == sftpserver.Compatible && !slices.ContainsFunc(lines, func(l string) bool {
-				return strings.Contains(l, `signature algorithm \"ssh-rsa\" not accepted (accepted: ssh-ed25519,`)
-			}) {
-				t.Errorf("no refusal line naming the refused signature algorithm:\n%s", strings.Join(lines, "\n"))
-			}
-			warned := len(lb.lines("level=WARN msg=\"sftp_server.algorithms = \\\"legacy\\\"")) > 0
-			if warned != (p == sftpserver.Legacy) {
-				t.Errorf("legacy warning logged: %v", warned)
-			}
-			if n := len(lb.lines("msg=\"sftp host key\"")); n != len(e.srv.HostKeys()) {
-				t.Errorf("%d host key fingerprints logged, want %d", n, len(e.srv.HostKeys()))
-			}
+			checkRefusalLog(t, e, p, lb, refused)
 		})
+	}
+}
+
+// checkRefusalLog: one INFO line per refused handshake, with source and
+// reasons; the legacy warning and the host key fingerprints at start.
+func checkRefusalLog(t *testing.T, e *env, p sftpserver.Profile, lb *logBuf, refused int) {
+	lines := lb.waitLines(t, "ssh handshake refused", refused)
+	time.Sleep(100 * time.Millisecond) // let a duplicate line, if any, arrive
+	if n := len(lb.lines("ssh handshake refused")); n != refused {
+		t.Errorf("%d refusal lines for %d refused handshakes", n, refused)
+	}
+	for _, l := range lines {
+		if !strings.Contains(l, "level=INFO") || !strings.Contains(l, "remote=127.0.0.1:") {
+			t.Errorf("refusal line without level INFO or source: %s", l)
+		}
+	}
+	if p == sftpserver.Modern && !slices.ContainsFunc(lines, func(l string) bool {
+		return strings.Contains(l, `reason="no common client to server cipher"`) && strings.Contains(l, "client_offered=aes128-ctr") &&
+			strings.Contains(l, "accepted=aes128-gcm@openssh.com,aes256-gcm@openssh.com")
+	}) {
+		t.Errorf("no refusal line naming the cipher offered and those accepted:\n%s", strings.Join(lines, "\n"))
+	}
+	if p != sftpserver.Legacy && !slices.ContainsFunc(lines, func(l string) bool {
+		return strings.Contains(l, `user="\"vendor-a\""`) && strings.Contains(l, "reason=\"authentication failed\"")
+	}) {
+		t.Errorf("no refusal line with the user and the reason of a refused login:\n%s", strings.Join(lines, "\n"))
+	}
+	if p == sftpserver.Compatible && !slices.ContainsFunc(lines, func(l string) bool {
+		return strings.Contains(l, `signature algorithm \"ssh-rsa\" not accepted (accepted: ssh-ed25519,`)
+	}) {
+		t.Errorf("no refusal line naming the refused signature algorithm:\n%s", strings.Join(lines, "\n"))
+	}
+	warned := len(lb.lines("level=WARN msg=\"sftp_server.algorithms = \\\"legacy\\\"")) > 0
+	if warned != (p == sftpserver.Legacy) {
+		t.Errorf("legacy warning logged: %v", warned)
+	}
+	if n := len(lb.lines("msg=\"sftp host key\"")); n != len(e.srv.HostKeys()) {
+		t.Errorf("%d host key fingerprints logged, want %d", n, len(e.srv.HostKeys()))
 	}
 }
 

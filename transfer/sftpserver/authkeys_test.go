@@ -115,37 +115,60 @@ func TestAuthorizedKeyAllows(t *testing.T) {
 // another address, or expired, is refused; a weak RSA key, a world-writable
 // file and a refused line fail PrepareVendors with file and line; removing
 // a key in a reload closes that key's connections only.
-func TestAuthorizedKeysOptionsEnforced(t *testing.T) {
+// keysEnv is a server whose vendor-a has a second key, "second", and a
+// fixed clock, with helpers to rewrite vendor-a's authorized_keys.
+type keysEnv struct {
+	*env
+	t      *testing.T
+	lb     *logBuf
+	ak     string
+	a      ssh.PublicKey
+	second ssh.PublicKey
+}
+
+func newKeysEnv(t *testing.T) *keysEnv {
 	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
 	lb := &logBuf{}
 	e := startServer(t, func(c *sftpserver.Config) {
 		withProfile("", lb)(c)
 		c.Now = func() time.Time { return now }
 	})
-	ak := e.keys["vendor-a"] + ".pub"
-	a := e.signers["vendor-a"].PublicKey()
 	second := sshdtest.Ed25519Key(t, filepath.Join(e.base, "second.key"))
 	e.signers["second"] = second
-	write := func(lines ...string) {
-		t.Helper()
-		if err := os.WriteFile(ak, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
+	return &keysEnv{env: e, t: t, lb: lb, ak: e.keys["vendor-a"] + ".pub", a: e.signers["vendor-a"].PublicKey(), second: second.PublicKey()}
+}
+
+func (k *keysEnv) write(lines ...string) {
+	k.t.Helper()
+	if err := os.WriteFile(k.ak, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		k.t.Fatal(err)
 	}
-	line := func(opts string, k ssh.PublicKey) string {
-		l := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k)))
-		if opts != "" {
-			l = opts + " " + l
-		}
-		return l
+}
+
+func keyLineOf(opts string, k ssh.PublicKey) string {
+	l := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k)))
+	if opts != "" {
+		l = opts + " " + l
 	}
-	login := func(key string) error {
-		c, err := e.sshClient(t, "vendor-a", key)
-		if err == nil {
-			c.Close()
-		}
-		return err
+	return l
+}
+
+func (k *keysEnv) login(key string) error {
+	c, err := k.sshClient(k.t, "vendor-a", key)
+	if err == nil {
+		c.Close()
 	}
+	return err
+}
+
+func (k *keysEnv) vendors() []sftpserver.Vendor {
+	return []sftpserver.Vendor{{Name: "vendor-a", Dir: k.dirs["vendor-a"], AuthorizedKeysFile: k.ak},
+		{Name: "vendor-b", Dir: k.dirs["vendor-b"], AuthorizedKeysFile: k.keys["vendor-b"] + ".pub"}}
+}
+
+func TestAuthorizedKeysOptionsEnforced(t *testing.T) {
+	k := newKeysEnv(t)
+	write, line, login, lb, a, second, ak := k.write, keyLineOf, k.login, k.lb, k.a, k.second, k.ak
 	for _, c := range []struct {
 		opts string
 		ok   bool
@@ -165,8 +188,8 @@ func TestAuthorizedKeysOptionsEnforced(t *testing.T) {
 	}
 
 	// A refused line fails the whole preparation, naming file and line.
-	write(line("", a), line(`command="/bin/sh"`, second.PublicKey()))
-	vs := []sftpserver.Vendor{{Name: "vendor-a", Dir: e.dirs["vendor-a"], AuthorizedKeysFile: ak}}
+	write(line("", a), line(`command="/bin/sh"`, second))
+	vs := k.vendors()
 	if _, err := sftpserver.PrepareVendors(vs); err == nil || !strings.Contains(err.Error(), ak+":2: command=") {
 		t.Errorf("PrepareVendors with command=: %v", err)
 	}
@@ -188,24 +211,27 @@ func TestAuthorizedKeysOptionsEnforced(t *testing.T) {
 		t.Error("login with a world-writable authorized_keys")
 	}
 	os.Chmod(ak, 0o600)
+}
 
-	// A reload that removes a key closes its connections, not the others'.
-	write(line("", a), line("", second.PublicKey()))
-	ca, sa := e.sftpConn(t, "vendor-a", "vendor-a"), e.sftpConn(t, "vendor-a", "second")
-	write(line("", a))
-	p, err := sftpserver.PrepareVendors(append(vs, sftpserver.Vendor{Name: "vendor-b", Dir: e.dirs["vendor-b"],
-		AuthorizedKeysFile: e.keys["vendor-b"] + ".pub"}))
+// TestReloadClosesRemovedKeys: a reload that removes a key closes its
+// connections, not the others'.
+func TestReloadClosesRemovedKeys(t *testing.T) {
+	k := newKeysEnv(t)
+	k.write(keyLineOf("", k.a), keyLineOf("", k.second))
+	ca, sa := k.sftpConn(t, "vendor-a", "vendor-a"), k.sftpConn(t, "vendor-a", "second")
+	k.write(keyLineOf("", k.a))
+	p, err := sftpserver.PrepareVendors(k.vendors())
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv.ApplyVendors(p)
+	k.srv.ApplyVendors(p)
 	if _, err := sa.Stat("a.csv"); err == nil {
 		t.Error("the connection of a removed key still serves")
 	}
 	if _, err := ca.Stat("a.csv"); err != nil {
 		t.Errorf("the connection of a kept key: %v", err)
 	}
-	if len(lb.lines("connection closed: its key is no longer authorized")) != 1 {
+	if len(k.lb.lines("connection closed: its key is no longer authorized")) != 1 {
 		t.Error("closing not logged once")
 	}
 }

@@ -76,9 +76,10 @@ func javaDriver(class, jar string, keyTypes ...string) (func(*matrix) error, fun
 	return setup, run
 }
 
-func matrixClients() []matrixClient {
-	jschSetup, jschRun := javaDriver("JschDriver", "/usr/share/java/jsch.jar", ssh.KeyAlgoRSA, ssh.KeyAlgoECDSA256)
-	trileadSetup, trileadRun := javaDriver("TrileadDriver", "/usr/share/java/trilead-ssh2.jar", ssh.KeyAlgoRSA)
+func matrixClients() []matrixClient { return append(commandClients(), libraryClients()...) }
+
+// commandClients are the command-line clients.
+func commandClients() []matrixClient {
 	return []matrixClient{
 		{name: "openssh-sftp", tools: []string{"sftp"}, run: func(m *matrix, op string, args ...string) (string, error) {
 			a := append(opensshArgs(m), "-b", "-", "-P", m.port, "vendor-a@127.0.0.1")
@@ -130,6 +131,15 @@ func matrixClients() []matrixClient {
 			}
 			return m.exec(append(os.Environ(), "HOME="+m.dir), "", "curl", a...)
 		}},
+		{name: "putty-psftp", tools: []string{"psftp", "puttygen"}, setup: puttyKey, run: psftp},
+	}
+}
+
+// libraryClients are libraries, driven by small programs (testdata/clients).
+func libraryClients() []matrixClient {
+	jschSetup, jschRun := javaDriver("JschDriver", "/usr/share/java/jsch.jar", ssh.KeyAlgoRSA, ssh.KeyAlgoECDSA256)
+	trileadSetup, trileadRun := javaDriver("TrileadDriver", "/usr/share/java/trilead-ssh2.jar", ssh.KeyAlgoRSA)
+	return []matrixClient{
 		// PHP ssh2 crashes (SIGSEGV, php-ssh2 1.3.1 with libssh2 1.10) on
 		// keys in OpenSSH's format, and libssh2 1.10 signs RSA with SHA-1
 		// only: an ECDSA key in PEM.
@@ -145,24 +155,6 @@ func matrixClients() []matrixClient {
 			return nil
 		}, run: func(m *matrix, op string, args ...string) (string, error) {
 			return driver(edKey, filepath.Join(m.bin, "libssh_driver"))(m, op, args...)
-		}},
-		{name: "putty-psftp", tools: []string{"psftp", "puttygen"}, setup: func(m *matrix) error {
-			m.ppk = filepath.Join(m.dir, "key.ppk")
-			out, err := m.exec(os.Environ(), "", "puttygen", m.keys["vendor-a"], "-O", "private", "-o", m.ppk)
-			if err != nil {
-				return fmt.Errorf("puttygen: %v\n%s", err, out)
-			}
-			return nil
-		}, run: func(m *matrix, op string, args ...string) (string, error) {
-			a := []string{"-batch", "-P", m.port, "-i", m.ppk}
-			for _, fp := range strings.Split(m.fps, ",") {
-				if strings.HasPrefix(fp, "SHA256:") {
-					a = append(a, "-hostkey", fp)
-				}
-			}
-			script := filepath.Join(m.dir, "psftp.batch")
-			os.WriteFile(script, []byte(batch(op, args, "ls %s", "get %s %s", "reget %s %s", "rm %s", "put %s %s")+"\n"), 0o600)
-			return m.exec(os.Environ(), "", "psftp", append(a, "-b", script, "vendor-a@127.0.0.1")...)
 		}},
 		{name: "ruby-net-sftp", tools: []string{"ruby"}, run: driver(rsaKey, "ruby", testdata("netsftp_driver.rb"))},
 		{name: "go-pkg-sftp", run: goSFTP},
@@ -222,4 +214,28 @@ func goSFTP(m *matrix, op string, args ...string) (string, error) {
 		f.Close()
 	}
 	return "", err
+}
+
+// puttyKey converts the ed25519 key to PuTTY's format.
+func puttyKey(m *matrix) error {
+	m.ppk = filepath.Join(m.dir, "key.ppk")
+	out, err := m.exec(os.Environ(), "", "puttygen", m.keys["vendor-a"], "-O", "private", "-o", m.ppk)
+	if err != nil {
+		return fmt.Errorf("puttygen: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// psftp runs PuTTY's psftp with the step as its batch file, pinning the
+// host keys by fingerprint.
+func psftp(m *matrix, op string, args ...string) (string, error) {
+	a := []string{"-batch", "-P", m.port, "-i", m.ppk}
+	for _, fp := range strings.Split(m.fps, ",") {
+		if strings.HasPrefix(fp, "SHA256:") {
+			a = append(a, "-hostkey", fp)
+		}
+	}
+	script := filepath.Join(m.dir, "psftp.batch")
+	os.WriteFile(script, []byte(batch(op, args, "ls %s", "get %s %s", "reget %s %s", "rm %s", "put %s %s")+"\n"), 0o600)
+	return m.exec(os.Environ(), "", "psftp", append(a, "-b", script, "vendor-a@127.0.0.1")...)
 }
