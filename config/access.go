@@ -66,8 +66,8 @@ func (c *Config) CheckAccess(a *Account) error {
 	}
 	if _, err := os.Stat(c.StateDir); err == nil {
 		canAccess(v, a, "state_dir", c.StateDir, accessRead|accessWrite|accessExec)
-		if _, err := os.Stat(c.Resolve("inbox")); err == nil {
-			canAccess(v, a, "state_dir", c.Resolve("inbox"), accessRead|accessWrite|accessExec)
+		if _, err := os.Stat(c.Layout().Inbox()); err == nil {
+			canAccess(v, a, "state_dir", c.Layout().Inbox(), accessRead|accessWrite|accessExec)
 		}
 	}
 	if len(v.problems) > 0 {

@@ -96,7 +96,7 @@ func newSFTPService(e *Engine, log *slog.Logger) (*sftpService, error) {
 		MaxConnsPerVendor: c.SFTPServer.MaxConnsPerVendor,
 		Limits:            e.sftpLimits(c),
 		OnFetch:           e.fetched,
-		Log:               log.With("component", "sftp"),
+		Log:               log, // the server names its component
 	})
 	if err != nil {
 		for _, ln := range lns {
