@@ -326,3 +326,32 @@ func auditFindings(out string) []string {
 	}
 	return fs
 }
+
+// TestLftpMirrorParallel: lftp's mirror with parallel downloads fetches
+// exactly the outbox's regular files, whole.
+func TestLftpMirrorParallel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs lftp; not with -short")
+	}
+	sshdtest.RequireTool(t, "lftp")
+	sshdtest.RequireTool(t, "ssh")
+	m := newMatrix(t, "")
+	dst := filepath.Join(m.dir, "mirror")
+	script := fmt.Sprintf(`set sftp:connect-program "ssh -a -x %s"; set net:max-retries 1; set net:timeout 10; `+
+		`set cmd:fail-exit yes; open -u vendor-a, -p %s sftp://127.0.0.1; mirror --parallel=4 / %s`,
+		strings.Join(opensshArgs(m), " "), m.port, dst)
+	if out, err := m.exec(os.Environ(), "", "lftp", "-c", script); err != nil {
+		t.Fatalf("lftp mirror: %v\n%s", err, out)
+	}
+	var got []string
+	entries, _ := os.ReadDir(dst)
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	if want := []string{"a.csv", "a.csv.sha256", "old.csv"}; !slices.Equal(got, want) {
+		t.Errorf("mirrored %q, want %q", got, want)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dst, "a.csv")); !bytes.Equal(b, m.data) {
+		t.Error("mirrored a.csv differs")
+	}
+}
