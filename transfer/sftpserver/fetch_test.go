@@ -16,10 +16,23 @@ import (
 	"leverance/transfer/sftpserver"
 )
 
-// conn logs vendor-a in over its own SSH connection; close ends it.
+// conn logs vendor-a in over its own SSH connection; the function returned
+// ends it.
 func (e *env) conn(t *testing.T) (*sftp.Client, func()) {
 	t.Helper()
-	c, err := e.sshClient(t, "vendor-a", "vendor-a")
+	return e.connAs(t, "vendor-a")
+}
+
+func (e *env) connAs(t *testing.T, vendor string) (*sftp.Client, func()) {
+	t.Helper()
+	return e.connWith(t, vendor, vendor)
+}
+
+// connWith logs in as vendor with the key named key; the function returned
+// ends the connection.
+func (e *env) connWith(t *testing.T, vendor, key string) (*sftp.Client, func()) {
+	t.Helper()
+	c, err := e.sshClient(t, vendor, key)
 	if err != nil {
 		t.Fatal(err)
 	}

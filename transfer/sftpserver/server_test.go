@@ -147,16 +147,8 @@ func (e *env) sftpClient(t *testing.T, vendor string) *sftp.Client {
 // sftpConn logs in as vendor with the key named key and opens SFTP.
 func (e *env) sftpConn(t *testing.T, vendor, key string) *sftp.Client {
 	t.Helper()
-	c, err := e.sshClient(t, vendor, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := sftp.NewClient(c)
-	if err != nil {
-		c.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sc.Close(); c.Close() })
+	sc, end := e.connWith(t, vendor, key)
+	t.Cleanup(end)
 	return sc
 }
 
