@@ -97,10 +97,10 @@ products = ["daglig-opdatering"]
 	}
 }
 
-// TestBuiltinServerFetch: a vendor fetches its file from the built-in SFTP
-// server and the download is recorded as a hentet receipt with the SHA-256
-// of what was sent.
-func TestBuiltinServerFetch(t *testing.T) {
+// builtinServer is a daemon with the built-in server on, kmd-opera's
+// product published in its outbox, and an SFTP client of kmd-opera's on it;
+// the context's cancel stops the server, and Run's result arrives on done.
+func builtinServer(t *testing.T) (h *harness, c *sftp.Client, cancel context.CancelFunc, done chan error) {
 	keys := t.TempDir()
 	signer := sshdtest.Ed25519Key(t, filepath.Join(keys, "kmd-opera"))
 	ak := filepath.Join(keys, "kmd-opera.pub")
@@ -122,29 +122,38 @@ products = ["daglige-beskeder"]
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, dir: dir, cfg: cfg, clock: NewFakeClock(at(2016, 1, 21, 0, 30)), sink: &memSink{}}
+	h = &harness{t: t, dir: dir, cfg: cfg, clock: NewFakeClock(at(2016, 1, 21, 0, 30)), sink: &memSink{}}
 	h.restart()
 	h.drop("registreringer_20160120.csv", "registreringer_20160120.csv")
 	h.tick(at(2016, 1, 21, 7, 0))
 
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	svc, err := newSFTPService(h.e, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil || svc == nil || len(svc.lns) != 1 {
 		t.Fatalf("start: %v %v", svc, err)
 	}
-	go svc.Run(ctx)
+	done = make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
 	conn, err := ssh.Dial("tcp", svc.lns[0].Addr().String(), &ssh.ClientConfig{User: "kmd-opera", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
 		HostKeyCallback: ssh.FixedHostKey(svc.srv.HostKey()), HostKeyAlgorithms: []string{ssh.KeyAlgoED25519}, Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	c, err := sftp.NewClient(conn)
+	t.Cleanup(func() { conn.Close() })
+	c, err = sftp.NewClient(conn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
+	return h, c, cancel, done
+}
+
+// TestBuiltinServerFetch: a vendor fetches its file from the built-in SFTP
+// server and the download is recorded as a hentet receipt with the SHA-256
+// of what was sent.
+func TestBuiltinServerFetch(t *testing.T) {
+	h, c, _, _ := builtinServer(t)
 	f, err := c.Open("/daglige-beskeder_20160121.csv")
 	if err != nil {
 		t.Fatal(err)
@@ -163,5 +172,35 @@ products = ["daglige-beskeder"]
 	if len(got) != 1 || got[0].Vendor != "kmd-opera" || got[0].File != "daglige-beskeder_20160121.csv" ||
 		got[0].SHA256 != hex.EncodeToString(sum[:]) || got[0].Bytes != int64(len(data)) || got[0].Complete == nil || !*got[0].Complete {
 		t.Fatalf("hentet receipts %+v", got)
+	}
+}
+
+// TestBuiltinServerStopRecordsDownload: a stop while a download is under
+// way lets it run for the grace, then cuts it, and its incomplete hentet
+// receipt is recorded before the service's Run returns.
+func TestBuiltinServerStopRecordsDownload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the 10 s shutdown grace")
+	}
+	h, c, cancel, done := builtinServer(t)
+	f, err := c.Open("/daglige-beskeder_20160121.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Read(make([]byte, 10)); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the SFTP service did not stop")
+	}
+	got := h.sink.events(receipt.Hentet)
+	if len(got) != 1 || got[0].Complete == nil || *got[0].Complete || got[0].Bytes < 10 || got[0].SHA256 != "" {
+		t.Fatalf("hentet receipts after the stop: %+v", got)
 	}
 }
