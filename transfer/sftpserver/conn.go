@@ -86,7 +86,8 @@ type limitsShim struct {
 	hdr     []byte // partial length field
 	inject  [][]byte
 
-	gate *gate // requests in flight (limits.go); nil: no limit
+	gate       *gate  // requests in flight (limits.go); nil: no limit
+	maxHandles uint64 // reported through limits@openssh.com
 }
 
 func newLimitsShim(ch ssh.Channel) *limitsShim { return &limitsShim{ch: ch} }
@@ -118,7 +119,7 @@ func (s *limitsShim) Read(p []byte) (int, error) {
 			return 0, err
 		}
 		if id, ok := isLimitsRequest(pkt[4:]); ok {
-			if err := s.reply(limitsReply(id)); err != nil {
+			if err := s.reply(limitsReply(id, s.maxHandles)); err != nil {
 				return 0, err
 			}
 			continue
@@ -142,14 +143,14 @@ func isLimitsRequest(b []byte) (uint32, bool) {
 	return id, uint64(n) == uint64(len(b)-9) && string(b[9:]) == limitsExt
 }
 
-func limitsReply(id uint32) []byte {
+func limitsReply(id uint32, handles uint64) []byte {
 	b := binary.BigEndian.AppendUint32(nil, 1+4+32)
 	b = append(b, fxpExtendedReply)
 	b = binary.BigEndian.AppendUint32(b, id)
 	b = binary.BigEndian.AppendUint64(b, maxInPacket-1024) // max packet length
 	b = binary.BigEndian.AppendUint64(b, maxRead)          // max read length
 	b = binary.BigEndian.AppendUint64(b, 0)                // max write length: no writes
-	b = binary.BigEndian.AppendUint64(b, 0)                // open handles: no limit stated
+	b = binary.BigEndian.AppendUint64(b, handles)          // open handles: max_handles
 	return b
 }
 

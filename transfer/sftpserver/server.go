@@ -500,6 +500,7 @@ func (c *conn) serveSFTP(ch ssh.Channel, root *os.Root, log *slog.Logger) {
 	if !c.s.cfg.NoLargeReads {
 		shim := newLimitsShim(ch)
 		shim.gate = c.newGate()
+		shim.maxHandles = uint64(c.s.cfg.Limits.MaxHandles)
 		rwc = shim
 		opts = append(opts, sftp.WithRSMaxTxPacket(maxRead), sftp.WithRSAllocator())
 	}
