@@ -82,7 +82,7 @@ func write(w io.Writer, bin, version string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, ".SS %s\n", name)
+		fmt.Fprintf(w, ".SS %s\n", strings.ReplaceAll(name, "-", `\-`))
 		verbatim(w, text)
 	}
 	fmt.Fprintln(w, ".SH FILES\n.TP\n.I /etc/leverance/leverance.toml\nthe configuration (root:leverance 0640)")
