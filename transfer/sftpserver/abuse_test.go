@@ -415,3 +415,112 @@ func TestGapFillingOverTheWire(t *testing.T) {
 		t.Fatalf("fetch %+v", fe)
 	}
 }
+
+// A connection that scatters its reads past its memory budget is refused
+// further reads (and listings), named in the error and counted; another
+// connection is unaffected.
+func TestMemoryBudget(t *testing.T) {
+	var h hits
+	e := startServer(t, func(c *sftpserver.Config) {
+		c.Limits = sftpserver.Limits{MemoryBudget: 32 << 10, OnHit: h.hit} // about 1,000 ranges
+	})
+	sc, end := e.conn(t)
+	defer end()
+	f, err := sc.Open("a.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var refused error
+	for i := int64(0); i < 5000 && refused == nil; i++ {
+		_, refused = f.ReadAt(make([]byte, 1), 2*i)
+	}
+	if refused == nil || !strings.Contains(refused.Error(), "memory_budget") {
+		t.Fatalf("5,000 scattered reads: %v", refused)
+	}
+	if h.get(sftpserver.LimitMemory) == 0 {
+		t.Fatal("memory_budget not counted")
+	}
+	other := e.sftpClient(t, "vendor-a")
+	g, err := other.Open("a.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if b, err := io.ReadAll(g); err != nil || !bytes.Equal(b, e.data) {
+		t.Fatalf("another connection: %d bytes, %v", len(b), err)
+	}
+}
+
+// With max_in_flight 2, a client that pipelines 64 reads is held back, not
+// refused: the download is whole, and the limit is counted.
+func TestInFlightHeldBack(t *testing.T) {
+	var h hits
+	e := startServer(t, func(c *sftpserver.Config) {
+		c.Limits = sftpserver.Limits{MaxInFlight: 2, OnHit: h.hit}
+	})
+	sc := e.sftpClient(t, "vendor-a")
+	f, err := sc.Open("a.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := f.WriteTo(&buf); err != nil { // concurrent reads
+		t.Fatal(err)
+	}
+	f.Close()
+	if !bytes.Equal(buf.Bytes(), e.data) {
+		t.Fatal("content differs")
+	}
+	if h.get(sftpserver.LimitInFlight) == 0 {
+		t.Fatal("max_in_flight never reached with 64 pipelined reads")
+	}
+}
+
+// Per source: at most per_source_max_conns at once and per_source_rate new
+// connections a minute (the bucket refills with the clock); another
+// address is not affected.
+func TestPerSourceLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		limits sftpserver.Limits
+		limit  string
+	}{
+		{"max-conns", sftpserver.Limits{PerSourceMaxConns: 3, PerSourceRate: 100}, sftpserver.LimitSourceConns},
+		{"rate", sftpserver.Limits{PerSourceMaxConns: 100, PerSourceRate: 3}, sftpserver.LimitSourceRate},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var h hits
+			var clk clock
+			start := time.Now()
+			e := startServer(t, func(c *sftpserver.Config) {
+				c.Limits = tc.limits
+				c.Limits.OnHit = h.hit
+				c.Now = func() time.Time { return start.Add(time.Duration(clk.off.Load())) }
+			})
+			var conns []net.Conn
+			defer func() {
+				for _, c := range conns {
+					c.Close()
+				}
+			}()
+			for i := 0; i < 5; i++ {
+				conns = append(conns, dialFrom(t, "127.0.0.4", e.addr))
+			}
+			settle(conns)
+			if held := heldOpen(conns); held != 3 || h.get(tc.limit) != 2 {
+				t.Fatalf("%d of 5 held from one address, %s hit %d times; want 3 and 2", held, tc.limit, h.get(tc.limit))
+			}
+			e.sftpClient(t, "vendor-b") // from 127.0.0.1
+			if tc.limit == sftpserver.LimitSourceRate {
+				clk.advance(time.Minute)
+				c := dialFrom(t, "127.0.0.4", e.addr)
+				conns = append(conns, c)
+				settle([]net.Conn{c})
+				if heldOpen([]net.Conn{c}) != 1 {
+					t.Fatal("a minute later the address is still refused")
+				}
+			}
+		})
+	}
+}
