@@ -96,6 +96,7 @@ func newSFTPService(e *Engine, log *slog.Logger) (*sftpService, error) {
 		MaxConnsPerVendor: c.SFTPServer.MaxConnsPerVendor,
 		Limits:            e.sftpLimits(c),
 		OnFetch:           e.fetched,
+		OnRemove:          e.removedByVendor,
 		Log:               log, // the server names its component
 	})
 	if err != nil {
@@ -132,6 +133,14 @@ func (e *Engine) fetched(f sftpserver.Fetch) {
 	e.metrics.Fetched(f.Vendor, f.Complete)
 	e.record(&receipt.Record{Event: receipt.Hentet, Time: f.Time.UTC(), Vendor: f.Vendor, File: filepath.Base(f.File),
 		Bytes: f.Bytes, SHA256: f.SHA256, Complete: &complete})
+}
+
+// removedByVendor records a vendor's delete over the built-in server as a
+// slettet receipt with reason "vendor" (retention's say "retention_days"):
+// the vendor, the file and its size (docs/audit.md).
+func (e *Engine) removedByVendor(r sftpserver.Removal) {
+	e.record(&receipt.Record{Event: receipt.Slettet, Time: r.Time.UTC(), Vendor: r.Vendor, File: filepath.Base(r.File),
+		Size: r.Size, Reason: "vendor"})
 }
 
 // sftpLimits turns [sftp_server]'s limit keys (validated by config) into the

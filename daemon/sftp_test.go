@@ -173,6 +173,20 @@ func TestBuiltinServerFetch(t *testing.T) {
 		got[0].SHA256 != hex.EncodeToString(sum[:]) || got[0].Bytes != int64(len(data)) || got[0].Complete == nil || !*got[0].Complete {
 		t.Fatalf("hentet receipts %+v", got)
 	}
+	// The vendor deletes what it fetched: recorded, with vendor, file and size.
+	if err := c.Remove("/daglige-beskeder_20160121.csv"); err != nil {
+		t.Fatal(err)
+	}
+	var del []receipt.Record
+	for _, r := range h.sink.events(receipt.Slettet) {
+		if r.Vendor != "" {
+			del = append(del, r)
+		}
+	}
+	if len(del) != 1 || del[0].Vendor != "kmd-opera" || del[0].File != "daglige-beskeder_20160121.csv" ||
+		del[0].Reason != "vendor" || del[0].Size != int64(len(data)) {
+		t.Fatalf("slettet receipts of the vendor's delete %+v", del)
+	}
 }
 
 // TestBuiltinServerStopRecordsDownload: a stop while a download is under

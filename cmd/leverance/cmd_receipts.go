@@ -14,13 +14,14 @@ import (
 	"leverance/receipt"
 )
 
-const receiptsUsage = `Usage: leverance receipts <verify|list|show|prove|check-bundle> [options]
+const receiptsUsage = `Usage: leverance receipts <verify|list|show|prove|check-bundle|witness> [options]
 
   verify        recompute the tree, check the signed checkpoint and every kept one
   list          list records (filters: --product --vendor --event --outcome --from --to)
   show          show records in full (--seq N, or the filters of list)
   prove         write a bundle proving one record (--seq N --out FILE)
   check-bundle  check a bundle with the public key alone (--key PUBFILE BUNDLE)
+  witness       check that the log extends a checkpoint someone saved (CHECKPOINT_FILE)
 `
 
 func cmdReceipts(args []string, stdout, stderr io.Writer) int {
@@ -45,6 +46,8 @@ func cmdReceipts(args []string, stdout, stderr io.Writer) int {
 		return receiptsProve(rest, stdout, stderr)
 	case "check-bundle":
 		return receiptsCheckBundle(rest, stdout, stderr)
+	case "witness":
+		return receiptsWitness(rest, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "leverance receipts: unknown subcommand %q\n\n%s", sub, receiptsUsage)
 	return exitUsage
@@ -240,5 +243,57 @@ func receiptsCheckBundle(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "OK: record %d (%s %s %s %s %s sha256 %s) is in the log signed by %s\n",
 		r.Seq, r.Event, r.Product, r.Day, r.Vendor, r.File, r.SHA256, strings.SplitN(strings.TrimSpace(vkey), "+", 2)[0])
+	return exitOK
+}
+
+func receiptsWitness(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("receipts", "receipts witness -c CONFIG [--key PUBFILE] [--json] CHECKPOINT_FILE", stderr)
+	cfgPath := configFlag(fs)
+	key := fs.String("key", "", "the log's public key `file` (default: the configured public key)")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if code, ok := parseFlags(fs, args, stdout); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "leverance receipts witness: one checkpoint file is required (a vendor's saved checkpoint.txt)")
+		return exitUsage
+	}
+	cfg, ok := loadConfig(*cfgPath, stderr)
+	if !ok {
+		return exitUsage
+	}
+	if *key == "" {
+		*key = cfg.PublicKeyPath()
+	}
+	vkey, err := readKey(*key)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	saved, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "leverance receipts witness: %v\n", err)
+		return exitUsage
+	}
+	c, err := receipt.CheckSaved(cfg.Layout().Receipts(), vkey, saved)
+	if err != nil {
+		fmt.Fprintf(stderr, "leverance receipts witness: %v\n", err)
+		return exitFailure
+	}
+	switch {
+	case *asJSON:
+		json.NewEncoder(stdout).Encode(c)
+	case c.OK():
+		fmt.Fprintf(stdout, "OK: the log (%d records, root %s) extends %s (%d records, root %s); consistency proof of %d hashes checked\n",
+			c.Records, c.LogRoot, fs.Arg(0), c.Size, c.Root, len(c.Proof))
+	default:
+		fmt.Fprintf(stdout, "FAILED: the log does not extend %s\n", fs.Arg(0))
+		for _, f := range c.Findings {
+			fmt.Fprintf(stdout, "  %s\n", f)
+		}
+	}
+	if !c.OK() {
+		return exitInvalid
+	}
 	return exitOK
 }

@@ -115,6 +115,9 @@ func (h *handlers) Filecmd(r *sftp.Request) (err error) {
 		return mapErr(err)
 	}
 	h.log.Info("file deleted by vendor", "file", p)
+	if on := h.conn.s.cfg.OnRemove; on != nil {
+		on(Removal{Vendor: h.vendor, File: p, Size: st.Size(), Time: h.conn.s.now()})
+	}
 	return nil
 }
 

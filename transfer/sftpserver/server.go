@@ -74,7 +74,18 @@ type Config struct {
 	// OnFetch is called once per vendor, file and connection (fetch.go),
 	// from a connection's or a hashing goroutine; it must not block long.
 	OnFetch func(Fetch)
-	Log     *slog.Logger
+	// OnRemove is called after a vendor deleted a file, from the
+	// connection's goroutine; it must not block long.
+	OnRemove func(Removal)
+	Log      *slog.Logger
+}
+
+// Removal is a file a vendor deleted from its outbox.
+type Removal struct {
+	Vendor string
+	File   string // path as the vendor sees it, without the leading "/"
+	Size   int64
+	Time   time.Time
 }
 
 // Defaults of Config.
