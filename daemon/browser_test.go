@@ -16,11 +16,15 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"errors"
 	"fmt"
+	"html"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -310,7 +314,98 @@ listen = "127.0.0.1:0"
 		t.Errorf("screenshot %s: %d bytes, want a PNG of more than 10 KB", shot, len(png))
 	}
 	t.Logf("screenshot %s (%d bytes)", shot, len(png))
+	for _, width := range []int{375, 1280} {
+		checkLayout(t, browser, client, base, width, artifacts)
+	}
 	if errors.Is(ctx.Err(), context.Canceled) {
 		t.Error("the daemon stopped before the end of the test")
+	}
+}
+
+// layoutFrame is the test's own page: the status page in an iframe of the
+// width measured (headless Chromium's window is at least 500 px wide), and
+// a script that measures what a reader at that width sees once it has
+// loaded, and writes it where --dump-dom shows it. A word split over two
+// lines counts as broken (a break at a hyphen does not: the parts are
+// measured apart). The status page itself has no script.
+const layoutFrame = `<!DOCTYPE html><html><body style="margin:0">
+<iframe id="f" src="/page" style="border:0;width:%dpx;height:2400px"></iframe>
+<script>document.getElementById('f').addEventListener('load', function(){
+ var win=this.contentWindow, doc=this.contentDocument, broken=[], words=0;
+ doc.querySelectorAll('th, caption, h1, h2, h3, .box p, .cal .o, .legend span').forEach(function(el){
+  var w=doc.createTreeWalker(el, NodeFilter.SHOW_TEXT), t;
+  while ((t=w.nextNode())) {
+   if (!t.parentElement || t.parentElement.getClientRects().length === 0) continue; // not shown
+   var re=/[^\s\-\u2013]+/g, m;
+   while ((m=re.exec(t.data))) {
+    var r=doc.createRange(); r.setStart(t, m.index); r.setEnd(t, m.index+m[0].length);
+    var rs=r.getClientRects(), tops={};
+    for (var i=0;i<rs.length;i++) if (rs[i].width>0) tops[Math.round(rs[i].top)]=1;
+    words++;
+    if (Object.keys(tops).length>1) broken.push(el.tagName.toLowerCase()+': '+m[0]);
+   }
+  }
+ });
+ var pre=document.createElement('pre'); pre.id='layout';
+ pre.textContent=JSON.stringify({width: win.innerWidth, scroll: doc.documentElement.scrollWidth, words: words, broken: broken});
+ document.body.appendChild(pre);
+});</script></body></html>`
+
+var layoutResult = regexp.MustCompile(`<pre id="layout">(.*?)</pre>`)
+
+// checkLayout loads the status page in Chromium at the width (a phone's
+// 375 px, a desktop's 1280 px): the page is as wide as its viewport (no
+// sideways scrolling of the page; a wide table scrolls in its own box),
+// no header, caption, box line or calendar label breaks inside a word, and
+// a screenshot at that width is kept.
+func checkLayout(t *testing.T, browser string, client *http.Client, base string, width int, artifacts string) {
+	t.Helper()
+	resp, err := client.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := fmt.Sprintf(layoutFrame, width)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if r.URL.Path == "/page" {
+			w.Write(page)
+			return
+		}
+		io.WriteString(w, frame)
+	}))
+	defer srv.Close()
+	size := fmt.Sprintf("--window-size=%d,2400", max(width, 500)+20)
+	dom := runChromium(t, browser, srv.URL+"/", "--dump-dom", size)
+	m := layoutResult.FindSubmatch(dom)
+	if m == nil {
+		t.Fatalf("%d px: the layout probe did not run:\n%s", width, dom)
+	}
+	var got struct {
+		Width, Scroll, Words int
+		Broken               []string
+	}
+	if err := json.Unmarshal([]byte(html.UnescapeString(string(m[1]))), &got); err != nil {
+		t.Fatalf("%d px: %v: %s", width, err, m[1])
+	}
+	t.Logf("%d px: window %d, page %d px wide, %d words measured, broken %q", width, got.Width, got.Scroll, got.Words, got.Broken)
+	if got.Width != width || got.Words < 50 {
+		t.Errorf("%d px: the probe saw a window of %d px and %d words", width, got.Width, got.Words)
+	}
+	if got.Scroll > got.Width {
+		t.Errorf("%d px: the page is %d px wide: it scrolls sideways", width, got.Scroll)
+	}
+	if len(got.Broken) > 0 {
+		t.Errorf("%d px: words broken over two lines: %q", width, got.Broken)
+	}
+	shot := filepath.Join(artifacts, fmt.Sprintf("status-page-%d.png", width))
+	os.Remove(shot)
+	runChromium(t, browser, srv.URL+"/", "--screenshot="+shot, size)
+	if png, err := os.ReadFile(shot); err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Errorf("%d px: no screenshot: %v", width, err)
 	}
 }

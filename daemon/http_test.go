@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -184,11 +185,11 @@ func TestHTTPStatus(t *testing.T) {
 			t.Errorf("daglige-beskeder slot %+v, want leveret rettidig at %v", sl, want)
 		}
 	}
-	if n := len(st.Calendar); n != 56 {
-		t.Errorf("calendar of %d days, want 56 (8 weeks)", n)
-	} else if last := st.Calendar[n-1]; last.Date != "2016-01-21" || last.Outcomes["daglige-beskeder"] != Rettidig ||
-		last.Outcomes["daglig-opdatering"] != Rettidig {
-		t.Errorf("today in the calendar: %+v", last)
+	if n := len(st.Calendar); n != 56 || st.Calendar[0].Date != "2015-11-30" || st.Calendar[n-1].Date != "2016-01-24" {
+		t.Errorf("calendar of %d days, want 56 (8 weeks, Monday 2015-11-30 to Sunday 2016-01-24)", n)
+	} else if today := st.Calendar[n-4]; today.Date != "2016-01-21" || today.Outcomes["daglige-beskeder"] != Rettidig ||
+		today.Outcomes["daglig-opdatering"] != Rettidig {
+		t.Errorf("today in the calendar: %+v", today)
 	}
 
 	// The page: HTML with the box line, accessible markup.
@@ -406,17 +407,25 @@ func checkPage(t *testing.T, doc *node, today string) {
 		t.Fatalf("%d calendar cells td[data-date], want 56", len(cells))
 	}
 	dates := make([]string, len(cells))
+	var last *node
 	for i, c := range cells {
 		dates[i] = c.attr["data-date"]
+		if dates[i] == today {
+			last = c
+		}
 	}
-	if !sort.StringsAreSorted(dates) || dates[55] != today {
-		t.Errorf("calendar dates %s … %s, want ending today (%s), in order", dates[0], dates[55], today)
+	if !sort.StringsAreSorted(dates) || weekday(dates[0]) != time.Monday || weekday(dates[55]) != time.Sunday || last == nil || dates[55] < today || dates[49] > today {
+		t.Fatalf("calendar dates %s … %s, want Monday to Sunday, the last week holding today (%s), in order", dates[0], dates[55], today)
 	}
-	last := cells[55]
 	div := last.find(func(n *node) bool { return n.tag == "div" && n.attr["data-product"] == "daglige-beskeder" })
 	if div == nil || !div.hasClass("rettidig") || !strings.Contains(div.text(), "rettidig") {
 		t.Errorf("today's calendar cell has no daglige-beskeder div of class rettidig saying so: %s", last.text())
 	}
+}
+
+func weekday(date string) time.Weekday {
+	d, _ := time.Parse("2006-01-02", date)
+	return d.Weekday()
 }
 
 // checkAccessible checks the markup SPEC §8's page needs to be usable with a

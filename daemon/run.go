@@ -99,7 +99,19 @@ func openJournal(opt *Options) error {
 	if err := receipt.WriteWitness(lay.ReceiptsWitness(), l.Head()); err != nil {
 		return fmt.Errorf("receipts witness: %w", err)
 	}
-	opt.Sink = &journal{log: l, witness: lay.ReceiptsWitness(), warn: opt.Log.Warn}
+	j := &journal{log: l, witness: lay.ReceiptsWitness(), warn: opt.Log.Warn}
+	if l.Head().Size == 0 {
+		// The log's first record is the service's first start: the status
+		// counts delivery days from it, also before any extract came.
+		now := time.Now()
+		if opt.Clock != nil {
+			now = opt.Clock.Now()
+		}
+		if err := j.Append(context.Background(), &receipt.Record{Event: receipt.Startet, Time: now.UTC(), Version: opt.Version}); err != nil {
+			return fmt.Errorf("receipts: recording the first start: %w", err)
+		}
+	}
+	opt.Sink = j
 	opt.NewRecords = (&logTail{path: filepath.Join(lay.Receipts(), receipt.RecordsFile)}).next
 	return nil
 }

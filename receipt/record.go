@@ -19,7 +19,11 @@ const (
 	Hentet    = "hentet"    // a vendor downloaded a file from the built-in server
 	Fejl      = "fejl"      // a publication attempt failed
 	Operatoer = "operatoer" // an operator action
-	Slettet   = "slettet"   // retention removed a file
+	Slettet   = "slettet"   // retention removed a file, or a vendor deleted one (Reason "vendor")
+	// Startet is the log's first record, written when the service starts
+	// for the first time on a state directory: the status counts delivery
+	// days from its day on.
+	Startet = "startet"
 )
 
 // Record is one receipt. Fields that do not belong to the event are empty

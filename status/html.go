@@ -2,8 +2,10 @@ package status
 
 import (
 	"embed"
+
 	"html/template"
 	"io"
+	"leverance/compute"
 	"time"
 )
 
@@ -16,6 +18,17 @@ var page = template.Must(template.New("page.html").Funcs(template.FuncMap{
 			return ""
 		}
 		return t.Format("02.01.06") + " kl. " + clock(*t)
+	},
+	"now": func(t time.Time) string { return t.Format("02.01.06") + " kl. " + clock(t) },
+	"dmy": func(date string) string {
+		d, ok := compute.ParseDate([]byte(date))
+		if !ok {
+			return date
+		}
+		return dmy(d)
+	},
+	"mark": func(o string) string {
+		return map[string]string{"rettidig": "✓", "forsinket": "!", "udeladt": "✗", "afventer": "…", "": "–"}[o]
 	},
 	"label": func(o string) string {
 		return map[string]string{"rettidig": "rettidig", "forsinket": "forsinket", "udeladt": "udeladt",
@@ -40,7 +53,7 @@ var page = template.Must(template.New("page.html").Funcs(template.FuncMap{
 		if err != nil {
 			return date
 		}
-		return t.Format("02.01")
+		return t.Format("2")
 	},
 }).ParseFS(pageFS, "page.html"))
 
@@ -53,13 +66,23 @@ func (s *Status) Weeks() [][]Day {
 	return out
 }
 
-// Today is the date of the calendar's last day: today.
-func (s *Status) Today() string {
+// First and Last are the calendar's first and last dates.
+func (s *Status) First() string {
+	if len(s.Calendar) == 0 {
+		return ""
+	}
+	return s.Calendar[0].Date
+}
+
+func (s *Status) Last() string {
 	if len(s.Calendar) == 0 {
 		return ""
 	}
 	return s.Calendar[len(s.Calendar)-1].Date
 }
+
+// Today is the date of Now (YYYY-MM-DD), in the calendar's time zone.
+func (s *Status) Today() string { return s.Now.Format("2006-01-02") }
 
 // WriteHTML writes the status page: the public box exactly as SPEC §5.3, a
 // detail table per product and vendor, and a calendar of the last 8 weeks

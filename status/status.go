@@ -32,7 +32,8 @@ type Status struct {
 	WeeklyWhy string `json:"weekly_why,omitempty"`
 	// Products has, per product, its line and the detail per vendor.
 	Products []Product `json:"products"`
-	// Calendar holds the last 8 weeks, oldest first.
+	// Calendar holds 8 weeks, Monday to Sunday, oldest first; the last
+	// one is this week.
 	Calendar []Day `json:"calendar"`
 }
 
@@ -56,10 +57,12 @@ type Slot struct {
 }
 
 // Day is one calendar day's outcome per product: "rettidig", "forsinket",
-// "udeladt", "afventer", or "" when it is no delivery day for it.
+// "udeladt", "afventer", or "" when it is no delivery day for it. Future
+// marks the days of this week still to come (no outcomes).
 type Day struct {
 	Date     string            `json:"date"`
 	Outcomes map[string]string `json:"outcomes"`
+	Future   bool              `json:"future,omitempty"`
 }
 
 // Input is what status is derived from: the receipts, as an Index built
@@ -87,7 +90,7 @@ type Index struct {
 	delivered map[slotKey]receipt.Record
 	omitted   map[slotKey]time.Time
 	expected  map[[2]string]expectation // (product, day) → the newest expected date
-	first     time.Time                 // the earliest record: no status before its day
+	first     time.Time                 // the earliest record (the service's first start): no status before its day
 	n         int
 }
 
@@ -178,13 +181,13 @@ func Compute(in Input) *Status {
 		}
 	}
 	today := s.Day(in.Now)
-	start := today.AddDays(-7*8 + 1)
-	for d := start; d <= today; d++ {
-		day := Day{Date: d.String(), Outcomes: map[string]string{}}
+	start := today.AddDays(-today.Weekday() - 7*7) // Monday, seven weeks before this week's
+	for d := start; d < start.AddDays(7*8); d++ {
+		day := Day{Date: d.String(), Outcomes: map[string]string{}, Future: d > today}
 		for _, p := range compute.Products() {
 			vendors := takers(in.Vendors, p)
-			if len(vendors) == 0 || !s.IsDeliveryDay(p, d) || d < ix.first {
-				continue // no delivery day, or before the receipts log began
+			if len(vendors) == 0 || !s.IsDeliveryDay(p, d) || d < ix.first || d > today {
+				continue // no delivery day, before the service's first start, or still to come
 			}
 			day.Outcomes[p.String()] = summarize(slots(in, ix, p, d, vendors))
 		}
@@ -288,7 +291,7 @@ func productStatus(in Input, ix view, p compute.Product) Product {
 		}
 		return pr
 	}
-	pr.Why = "ingen leveringsdag i kvitteringsloggen er leveret eller har passeret sin frist endnu"
+	pr.Why = noLineWhy(ix)
 	// Show today's (or the next) slots all the same.
 	for d := today; d <= today.AddDays(7); d++ {
 		if s.IsDeliveryDay(p, d) {
@@ -297,6 +300,20 @@ func productStatus(in Input, ix view, p compute.Product) Product {
 		}
 	}
 	return pr
+}
+
+// noLineWhy says why a product has no line yet.
+func noLineWhy(ix view) string {
+	if ix.first == compute.NoDate {
+		return "tjenesten har ikke været startet endnu"
+	}
+	return "ingen leveringsdag siden tjenesten startede " + dmy(ix.first) + " er leveret eller har passeret sin frist endnu"
+}
+
+// dmy formats a date as the public texts do: DD.MM.YY.
+func dmy(d compute.Date) string {
+	y, m, day := d.YMD()
+	return fmt.Sprintf("%02d.%02d.%02d", day, m, y%100)
 }
 
 func subject(p compute.Product) string {
@@ -325,8 +342,7 @@ func notToday(p compute.Product) string { return subject(p) + " leveres ikke i d
 
 func expected(date string) string {
 	if d, ok := compute.ParseDate([]byte(date)); ok {
-		y, m, day := d.YMD()
-		return fmt.Sprintf("Ugedata forventes leveret %02d.%02d.%02d", day, m, y%100)
+		return "Ugedata forventes leveret " + dmy(d)
 	}
 	return "Ugedata er forsinket"
 }

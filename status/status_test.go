@@ -195,3 +195,68 @@ func TestHTML(t *testing.T) {
 		t.Error("the page must work without JavaScript")
 	}
 }
+
+// TestFirstDay: on a new installation the log holds only the service's
+// first start; the public lines follow the clock from that day on: before
+// the deadline no line (the detail says why), at deadline + 30 s
+// "forsinket", after the cutoff "leveres ikke i dag".
+func TestFirstDay(t *testing.T) {
+	c, err := config.Parse([]byte(cfgTOML), "t.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := schedule.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []receipt.Record{{Seq: 1, Time: at(2016, 1, 21, 6, 0).UTC(), Event: receipt.Startet}}
+	get := func(now time.Time) *Status {
+		return Compute(Input{Records: recs, Schedule: s, Vendors: c.ComputeVendors(), Now: now})
+	}
+	if st := get(at(2016, 1, 21, 7, 59)); st.Daily != "" || !strings.Contains(st.DailyWhy, "siden tjenesten startede 21.01.16") {
+		t.Errorf("before the deadline: %q (why %q)", st.Daily, st.DailyWhy)
+	}
+	if st := get(at(2016, 1, 21, 8, 0).Add(30 * time.Second)); st.Daily != "Daglige data er forsinket" {
+		t.Errorf("deadline + 30 s: %q (why %q)", st.Daily, st.DailyWhy)
+	}
+	if st := get(at(2016, 1, 21, 9, 31)); st.Daily != "Daglige data leveres ikke i dag" {
+		t.Errorf("after the cutoff: %q", st.Daily)
+	}
+	if st := Compute(Input{Schedule: s, Vendors: c.ComputeVendors(), Now: at(2016, 1, 21, 9, 31)}); st.Daily != "" ||
+		!strings.Contains(st.DailyWhy, "ikke været startet") {
+		t.Errorf("an empty log: %q (why %q)", st.Daily, st.DailyWhy)
+	}
+}
+
+// TestCalendarWeeks: the calendar is 8 weeks, Monday to Sunday, the last
+// one this week; the days still to come have no outcome.
+func TestCalendarWeeks(t *testing.T) {
+	w := newWorld(t, at(2015, 11, 1, 1, 0))
+	st := w.at(at(2016, 1, 21, 9, 0)) // a Thursday
+	if len(st.Calendar) != 56 || st.Calendar[0].Date != "2015-11-30" || st.Calendar[55].Date != "2016-01-24" {
+		t.Fatalf("calendar %s … %s (%d days), want Monday 2015-11-30 … Sunday 2016-01-24", st.Calendar[0].Date, st.Calendar[len(st.Calendar)-1].Date, len(st.Calendar))
+	}
+	for _, d := range st.Calendar {
+		future := d.Date > "2016-01-21"
+		if d.Future != future || future && len(d.Outcomes) != 0 {
+			t.Errorf("%s: future %v, outcomes %v", d.Date, d.Future, d.Outcomes)
+		}
+	}
+	var b strings.Builder
+	if err := st.WriteHTML(&b, 60); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	head := page[strings.Index(page, `<table class="cal"`):]
+	if i := strings.Index(head, "<th"); i < 0 || !strings.Contains(head[i:i+80], `"mandag"`) {
+		t.Errorf("the calendar's first column is not Monday: %.200s", head)
+	}
+	for _, bad := range []string{"kvitteringslog", "2016-01-21 ", "21.01.2016"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("the page says %q", bad)
+		}
+	}
+	if !strings.Contains(page, "21.01.16 kl. 9:00") {
+		t.Error("the page does not say when it was made as the public texts write it (21.01.16 kl. 9:00)")
+	}
+}

@@ -18,7 +18,7 @@ func cliDoc() []byte {
 	var b bytes.Buffer
 	b.WriteString("# Command-line reference\n\nGenerated from `leverance <command> --help` by `go test ./cmd/leverance -run TestCLIDoc -update`; a test fails when it is out of date.\n\n")
 	b.WriteString("Exit codes, the same for every command:\n\n| code | meaning |\n| --- | --- |\n" +
-		"| 0 | success (validate: the extract is valid; receipts verify / check-bundle: verified; recompute: identical) |\n" +
+		"| 0 | success (validate: the extract is valid; receipts verify / check-bundle / witness: verified; recompute: identical) |\n" +
 		"| 1 | the input is invalid or a check failed (an invalid extract, with its report; a log or bundle that does not verify; a recomputed file that differs) |\n" +
 		"| 2 | usage or configuration error (the message names the flag, or the file, key and problem) |\n" +
 		"| 3 | operational failure (a file cannot be read or written, the daemon failed) |\n\n")
@@ -39,7 +39,7 @@ func cliDoc() []byte {
 		run([]string{n, "--help"}, &out, &errb)
 		fmt.Fprintf(&b, "\n## %s\n\n```\n%s```\n", n, out.String())
 		if n == "receipts" {
-			for _, sub := range []string{"verify", "list", "show", "prove", "check-bundle"} {
+			for _, sub := range []string{"verify", "list", "show", "prove", "check-bundle", "witness"} {
 				out.Reset()
 				run([]string{n, sub, "--help"}, &out, &errb)
 				fmt.Fprintf(&b, "\n### receipts %s\n\n```\n%s```\n", sub, out.String())

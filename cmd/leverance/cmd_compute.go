@@ -17,9 +17,10 @@ import (
 )
 
 func cmdCompute(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("compute", "compute -c CONFIG --extract FILE [--basis FILE] --out DIR", stderr)
+	fs := newFlags("compute", "compute -c CONFIG --extract FILE [--as-of YYYY-MM-DD] [--basis FILE] --out DIR", stderr)
 	cfgPath := configFlag(fs)
-	extractPath := fs.String("extract", "", "the extract `file` (A from its name)")
+	extractPath := fs.String("extract", "", "the extract `file` (A from its name registreringer_YYYYMMDD[_N].csv[.gz])")
+	asOf := fs.String("as-of", "", "the extract's as-of `date` A, when its name does not give it (YYYY-MM-DD)")
 	basis := fs.String("basis", "", "the extract `file` behind the last delivered daglige-beskeder (B); without it, the first-delivery rule applies")
 	outDir := fs.String("out", "", "output `directory`: files go to DIR/<vendor>/")
 	memLimit := fs.String("memory-limit", "1GiB", "the most memory an extract not sorted by cpr may take while it is computed; an eighth of it, at most 32 MiB, holds the id hashes of any extract (`size`: bytes, or with KiB, MiB or GiB)")
@@ -61,7 +62,9 @@ func cmdCompute(args []string, stdout, stderr io.Writer) int {
 			job.Basis[v.Name] = snap
 		}
 	}
-	oc, code := computeFiles(*extractPath, job, opt, *outDir, stderr)
+	xopt := opt
+	xopt.AsOf = *asOf
+	oc, code := computeFiles(*extractPath, job, xopt, *outDir, stderr)
 	if oc == nil {
 		return code
 	}
@@ -82,6 +85,9 @@ func exitCode(err error, stderr io.Writer) int {
 	case errors.As(err, &rej):
 		rej.Report.WriteTo(stderr)
 		return exitInvalid
+	case errors.Is(err, extract.ErrNoAsOf):
+		fmt.Fprintf(stderr, "leverance compute: %v; give it with --as-of YYYY-MM-DD (for --extract) or name the file registreringer_YYYYMMDD.csv\n", err)
+		return exitUsage
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "leverance compute: %v\n", err)
 		return exitUsage

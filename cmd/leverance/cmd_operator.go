@@ -19,7 +19,7 @@ import (
 
 func cmdKeygen(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("keygen", "keygen [--receipts KEYFILE [--name ORIGIN]] [--host-key KEYFILE]", stderr)
-	receipts := fs.String("receipts", "", "write a receipts signing key to `KEYFILE` (0600) and its public key to KEYFILE.pub")
+	receipts := fs.String("receipts", "", "write a receipts signing key to `KEYFILE` (0600) and its public key beside it, named without .key and with .pub (receipts.key: receipts.pub)")
 	name := fs.String("name", "leverance", "the log's `origin` (the key's name)")
 	hostKey := fs.String("host-key", "", "write an ed25519 host key for the built-in SFTP server to `KEYFILE` (0600)")
 	if code, ok := parseFlags(fs, args, stdout); !ok {

@@ -2,8 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -36,10 +40,18 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
+	if msg := neverUsed(cfg.Layout().Dir, cfg.Layout().Receipts()); msg != "" {
+		fmt.Fprintf(stderr, "leverance status: %s\n", msg)
+		return exitUsage
+	}
 	recs, err := receipt.ReadRecords(cfg.Layout().Receipts())
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitFailure
+	}
+	if len(recs) == 0 {
+		fmt.Fprintf(stderr, "leverance status: the receipts log in %s is empty: the service has never started with state_dir %s\n", cfg.Layout().Receipts(), cfg.Layout().Dir)
+		return exitUsage
 	}
 	st := status.Compute(status.Input{Records: recs, Schedule: s, Vendors: cfg.ComputeVendors(), Now: now})
 	if *asJSON {
@@ -70,4 +82,17 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	}
 	tw.Flush()
 	return exitOK
+}
+
+// neverUsed says why a state directory holds no status: it does not exist,
+// or no receipts log was ever written in it ("" when there is one). A
+// status of nothing would read as deliveries missed.
+func neverUsed(stateDir, receipts string) string {
+	if _, err := os.Stat(stateDir); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Sprintf("state_dir %s does not exist: the service has never run with this configuration (or state_dir is wrong)", stateDir)
+	}
+	if _, err := os.Stat(filepath.Join(receipts, receipt.RecordsFile)); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Sprintf("no receipts log in %s: the service has never started with state_dir %s", receipts, stateDir)
+	}
+	return ""
 }

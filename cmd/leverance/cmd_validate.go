@@ -30,9 +30,17 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	res, err := extract.ComputeWith(path, job, nil, func() {}, extract.Options{AsOf: *asOf, NoSHA256: true})
 	var ue extract.UsageError
 	var pe *os.PathError
-	if errors.As(err, &ue) || errors.As(err, &pe) && res == nil {
+	switch {
+	case errors.Is(err, extract.ErrNoAsOf):
+		fmt.Fprintf(stderr, "leverance validate: %v; give the as-of date with --as-of YYYY-MM-DD\n", err)
+		return exitUsage
+	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "leverance validate: %v\n", err)
 		return exitUsage
+	case errors.As(err, &pe) && res == nil:
+		// A file that cannot be read is an operational failure (exit 3).
+		fmt.Fprintf(stderr, "leverance validate: cannot read the extract: %v\n", err)
+		return exitFailure
 	}
 	var rej *compute.RejectedError
 	switch {

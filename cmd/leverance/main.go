@@ -44,7 +44,7 @@ func init() {
 		"recompute":    {"recompute a computed product from the archived extract and compare", cmdRecompute},
 		"check-config": {"validate the configuration without starting anything", cmdCheckConfig},
 		"hostkeys":     {"print the fingerprints of the built-in SFTP server's host keys", cmdHostkeys},
-		"help":         {"show this help", cmdHelp},
+		"help":         {"show this help, or a command's (help COMMAND)", cmdHelp},
 	}
 }
 
@@ -58,9 +58,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	name := args[0]
-	if name == "-h" || name == "--help" || name == "-help" {
+	switch name {
+	case "-h", "--help", "-help":
 		usage(stdout)
 		return exitOK
+	case "--version", "-version", "-V":
+		return cmdVersion(nil, stdout, stderr)
 	}
 	c, ok := commands[name]
 	if !ok {
@@ -86,9 +89,19 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "Exit codes: 0 success, 1 invalid extract, 2 usage or configuration error, 3 operational failure, 4 (run) the receipts log was altered.")
 }
 
+// cmdHelp prints the general help, or with a command's name that
+// command's (`leverance help run` = `leverance run --help`).
 func cmdHelp(args []string, stdout, stderr io.Writer) int {
-	usage(stdout)
-	return exitOK
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" || args[0] == "help" {
+		usage(stdout)
+		return exitOK
+	}
+	if _, ok := commands[args[0]]; !ok {
+		fmt.Fprintf(stderr, "leverance help: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return exitUsage
+	}
+	return run(append(args[:1:1], append(args[1:], "--help")...), stdout, stderr)
 }
 
 // newFlags returns a flag set that prints its usage with the command's

@@ -271,6 +271,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"compute", "-c", filepath.Join(dir, "missing.toml"), "--extract", extract, "--out", out}, "missing.toml"},
 		{[]string{"compute", "-c", badCfg, "--extract", extract, "--out", out}, "no_such_key: unknown key"},
 		{[]string{"validate", oddName}, "give the as-of date with --as-of"},
+		{[]string{"compute", "-c", basicConfig, "--basis", oddName, "--extract", extract, "--out", out}, "name the file registreringer_YYYYMMDD.csv"},
 		{[]string{"validate", "--as-of", "2016-02-30", oddName}, `--as-of "2016-02-30" is not a date`},
 		{[]string{"validate"}, "Usage: leverance validate"},
 		{[]string{"validate", "--frobnicate", extract}, "flag provided but not defined"},

@@ -52,6 +52,10 @@ func (h hashingReader) Read(p []byte) (int, error) {
 // content.
 type UsageError struct{ Err error }
 
+// ErrNoAsOf is wrapped in the error of an extract whose name does not give
+// its as-of date (and none was given); commands add how to give it.
+var ErrNoAsOf = errors.New("its as-of date is unknown")
+
 func (e UsageError) Error() string { return e.Err.Error() }
 func (e UsageError) Unwrap() error { return e.Err }
 
@@ -69,7 +73,7 @@ func Open(path, asOf string) (*File, error) {
 		n.AsOf, n.Revision = d, max(n.Revision, 1)
 		n.Gzip = filepath.Ext(name) == ".gz"
 	} else if !named {
-		return nil, UsageError{fmt.Errorf("%s: the name is not registreringer_YYYYMMDD[_N].csv[.gz]; give the as-of date with --as-of", name)}
+		return nil, UsageError{fmt.Errorf("%s: the name is not registreringer_YYYYMMDD[_N].csv[.gz]: %w", name, ErrNoAsOf)}
 	}
 	f, err := os.Open(path)
 	if err != nil {
