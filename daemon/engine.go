@@ -36,6 +36,9 @@ type Options struct {
 	Log     *slog.Logger // default slog.Default()
 	Sink    receipt.Sink // default: receipts to the log only
 	Version string       // program version, recorded with computed products
+	// Since is, at the very first start only, the first delivery day the
+	// daemon is responsible for (default: that day); ignored afterwards.
+	Since compute.Date
 	// Metrics, default a fresh set.
 	Metrics *Metrics
 	// NewRecords returns the records appended to the receipts log since
@@ -154,7 +157,11 @@ func New(opt Options) (*Engine, error) {
 			return nil, fmt.Errorf("state directory: %w", err)
 		}
 	}
-	st, err := loadState(e.layout.Deliveries(), e.sched.Day(e.clock.Now()).Compact())
+	since := e.sched.Day(e.clock.Now())
+	if opt.Since != 0 && opt.Since < since {
+		since = opt.Since
+	}
+	st, err := loadState(e.layout.Deliveries(), since.Compact())
 	if err != nil {
 		return nil, fmt.Errorf("load state: %w", err)
 	}

@@ -91,12 +91,16 @@ type Index struct {
 	omitted   map[slotKey]time.Time
 	expected  map[[2]string]expectation // (product, day) → the newest expected date
 	first     time.Time                 // the earliest record (the service's first start): no status before its day
+	// recorded holds the (product, day)s before that day with a delivery
+	// or an omission recorded (a late extract of an earlier day): they count.
+	recorded map[[2]string]time.Time
 	n         int
 }
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{delivered: map[slotKey]receipt.Record{}, omitted: map[slotKey]time.Time{}, expected: map[[2]string]expectation{}}
+	return &Index{delivered: map[slotKey]receipt.Record{}, omitted: map[slotKey]time.Time{}, expected: map[[2]string]expectation{},
+		recorded: map[[2]string]time.Time{}}
 }
 
 // Len returns how many records were added.
@@ -114,15 +118,35 @@ func (ix *Index) Add(r receipt.Record) {
 		if _, dup := ix.delivered[k]; !dup { // a re-delivery does not move the first publication
 			ix.delivered[k] = r
 		}
+		ix.record(r)
 	case receipt.Udeladt:
 		if _, dup := ix.omitted[k]; !dup {
 			ix.omitted[k] = r.Time
 		}
+		ix.record(r)
 	case receipt.Operatoer:
 		if r.Action == "expect" {
 			ix.expected[[2]string{r.Product, r.Day}] = expectation{r.Target, r.Time}
 		}
 	}
+}
+
+func (ix *Index) record(r receipt.Record) {
+	k := [2]string{r.Product, r.Day}
+	if t, ok := ix.recorded[k]; !ok || r.Time.Before(t) {
+		ix.recorded[k] = r.Time
+	}
+}
+
+// counts reports whether the status counts product p's delivery day d: from
+// the day of the service's first start on, and before it the days with a
+// delivery or omission recorded by now.
+func (v view) counts(p compute.Product, d compute.Date) bool {
+	if d >= v.first {
+		return v.first != compute.NoDate
+	}
+	t, ok := v.ix.recorded[[2]string{p.String(), d.String()}]
+	return ok && !t.After(v.now)
 }
 
 // view is the index as of a moment.
@@ -186,7 +210,7 @@ func Compute(in Input) *Status {
 		day := Day{Date: d.String(), Outcomes: map[string]string{}, Future: d > today}
 		for _, p := range compute.Products() {
 			vendors := takers(in.Vendors, p)
-			if len(vendors) == 0 || !s.IsDeliveryDay(p, d) || d < ix.first || d > today {
+			if len(vendors) == 0 || !s.IsDeliveryDay(p, d) || !ix.counts(p, d) || d > today {
 				continue // no delivery day, before the service's first start, or still to come
 			}
 			day.Outcomes[p.String()] = summarize(slots(in, ix, p, d, vendors))
@@ -256,8 +280,8 @@ func productStatus(in Input, ix view, p compute.Product) Product {
 	}
 	s := in.Schedule
 	today := s.Day(in.Now)
-	for d := today; d >= today.AddDays(-60) && d >= ix.first; d-- {
-		if !s.IsDeliveryDay(p, d) {
+	for d := today; d >= today.AddDays(-60); d-- {
+		if !s.IsDeliveryDay(p, d) || !ix.counts(p, d) {
 			continue
 		}
 		ss := slots(in, ix, p, d, vendors)

@@ -222,6 +222,22 @@ func TestFirstDay(t *testing.T) {
 	if st := get(at(2016, 1, 21, 9, 31)); st.Daily != "Daglige data leveres ikke i dag" {
 		t.Errorf("after the cutoff: %q", st.Daily)
 	}
+	// An earlier day's product delivered after the first start (a late
+	// Sunday extract: Monday's weekly update) counts; the days before the
+	// start with nothing recorded do not.
+	for _, v := range []string{"kmd-opera", "kmd-workbase"} {
+		recs = append(recs, receipt.Record{Time: at(2016, 1, 21, 10, 0).UTC(), Event: receipt.Leveret, Product: "ugeopdatering",
+			Day: "2016-01-18", Vendor: v, Outcome: "forsinket"})
+	}
+	st := get(at(2016, 1, 21, 10, 5))
+	if st.Weekly != "Ugedata er leveret 21.01.16 kl. 10:00" {
+		t.Errorf("a late weekly update of Monday before the first start: %q (%s)", st.Weekly, st.WeeklyWhy)
+	}
+	for _, d := range st.Calendar {
+		if o := d.Outcomes["daglige-beskeder"]; d.Date < "2016-01-21" && o != "" {
+			t.Errorf("%s: daglige-beskeder %q before the first start", d.Date, o)
+		}
+	}
 	if st := Compute(Input{Schedule: s, Vendors: c.ComputeVendors(), Now: at(2016, 1, 21, 9, 31)}); st.Daily != "" ||
 		!strings.Contains(st.DailyWhy, "ikke været startet") {
 		t.Errorf("an empty log: %q (why %q)", st.Daily, st.DailyWhy)

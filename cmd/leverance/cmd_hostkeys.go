@@ -5,6 +5,8 @@ import (
 	"io"
 	"slices"
 
+	"golang.org/x/crypto/ssh/knownhosts"
+
 	"leverance/config"
 	"leverance/daemon"
 	"leverance/transfer/sftpserver"
@@ -15,9 +17,10 @@ import (
 // creates the keys at its first start; --create makes the missing ones now
 // (run it as the daemon's user, so that it can read them).
 func cmdHostkeys(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("hostkeys", "hostkeys -c CONFIG [--create]", stderr)
+	fs := newFlags("hostkeys", "hostkeys -c CONFIG [--create] [--known-hosts HOST[:PORT]]", stderr)
 	cfgPath := configFlag(fs)
 	create := fs.Bool("create", false, "create the host keys that do not exist yet (as the daemon does at its first start); run it as the daemon's user")
+	knownHosts := fs.String("known-hosts", "", "print the keys offered as known_hosts lines for `HOST[:PORT]` (the name vendors connect to), for a vendor's strict host-key checking")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
 	}
@@ -40,6 +43,12 @@ func cmdHostkeys(args []string, stdout, stderr io.Writer) int {
 	prof, _ := sftpserver.ParseProfile(cfg.SFTPServer.Algorithms)
 	served := sftpserver.AlgorithmsOf(prof).HostKeys
 	for _, k := range keys {
+		if *knownHosts != "" {
+			if slices.Contains(served, k.Signer.PublicKey().Type()) {
+				fmt.Fprintln(stdout, knownhosts.Line([]string{knownhosts.Normalize(*knownHosts)}, k.Signer.PublicKey()))
+			}
+			continue
+		}
 		note := ""
 		if !slices.Contains(served, k.Signer.PublicKey().Type()) {
 			note = fmt.Sprintf(" not offered with algorithms = %q", prof)

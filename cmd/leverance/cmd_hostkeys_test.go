@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"leverance/transfer/sftpserver"
 )
 
 // sftpConfig writes a configuration with one vendor served by the
@@ -73,6 +77,32 @@ func TestHostkeysCommand(t *testing.T) {
 	for i, l := range lines {
 		if !strings.HasPrefix(l, want[i]) || !strings.HasSuffix(l, filepath.Join(stateDir, "keys", suffix[i])) {
 			t.Errorf("line %d: %q", i, l)
+		}
+	}
+	// known_hosts lines for the name vendors connect to: x/crypto's
+	// knownhosts (OpenSSH's format) accepts every offered key for that
+	// host and port, and not for another port.
+	out.Reset()
+	if code := run([]string{"hostkeys", "-c", cfgPath, "--known-hosts", "127.0.0.1:2222"}, &out, &errb); code != exitOK {
+		t.Fatalf("--known-hosts: exit %d %s", code, errb.String())
+	}
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	os.WriteFile(kh, out.Bytes(), 0o644)
+	cb, err := knownhosts.New(kh)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	keys, _, _ := sftpserver.ReadHostKeys(filepath.Join(stateDir, "keys", "ssh_host_ed25519_key"))
+	if len(keys) != 3 || strings.Count(out.String(), "[127.0.0.1]:2222 ") != 3 {
+		t.Fatalf("%d keys; known_hosts:\n%s", len(keys), out.String())
+	}
+	addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 2222}
+	for _, k := range keys {
+		if err := cb("127.0.0.1:2222", addr, k.Signer.PublicKey()); err != nil {
+			t.Errorf("%s: %v", k.Path, err)
+		}
+		if err := cb("127.0.0.1:22", &net.TCPAddr{IP: addr.IP, Port: 22}, k.Signer.PublicKey()); err == nil {
+			t.Errorf("%s: accepted for port 22", k.Path)
 		}
 	}
 	// With modern, the ECDSA and RSA keys exist but are not offered.

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"leverance/compute"
 	"leverance/config"
 	"leverance/daemon"
 	"leverance/receipt"
@@ -17,10 +18,20 @@ import (
 )
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("run", "run -c CONFIG", stderr)
+	fs := newFlags("run", "run -c CONFIG [--since YYYY-MM-DD]", stderr)
 	cfgPath := configFlag(fs)
+	sinceFlag := fs.String("since", "", "at the first start on a new state directory only: the first delivery `day` the service is responsible for (default: that day; at most 40 days back), e.g. when it takes over from another system; earlier slots still in their window are published, the others recorded udeladt")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
+	}
+	var since compute.Date
+	if *sinceFlag != "" {
+		d, ok := compute.ParseDate([]byte(*sinceFlag))
+		if !ok {
+			fmt.Fprintf(stderr, "leverance run: --since %q is not a date YYYY-MM-DD\n", *sinceFlag)
+			return exitUsage
+		}
+		since = d
 	}
 	log := newLogger(stderr)
 	cfg, err := config.Load(*cfgPath)
@@ -35,7 +46,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	err = daemon.Run(ctx, daemon.RunOptions{
-		Options:    daemon.Options{Config: cfg, Log: log, Version: Version()},
+		Options:    daemon.Options{Config: cfg, Log: log, Version: Version(), Since: since},
 		ConfigPath: *cfgPath,
 		Reload:     hup,
 		Notifier:   daemon.NewNotifier(),
