@@ -94,7 +94,7 @@ type Index struct {
 	// recorded holds the (product, day)s before that day with a delivery
 	// or an omission recorded (a late extract of an earlier day): they count.
 	recorded map[[2]string]time.Time
-	n         int
+	n        int
 }
 
 // NewIndex returns an empty index.
