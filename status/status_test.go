@@ -37,7 +37,7 @@ type world struct {
 	in   Input
 }
 
-func newWorld(t *testing.T, logStart time.Time) *world {
+func testSchedule(t *testing.T) (*config.Config, *schedule.Schedule) {
 	c, err := config.Parse([]byte(cfgTOML), "t.toml")
 	if err != nil {
 		t.Fatal(err)
@@ -46,6 +46,11 @@ func newWorld(t *testing.T, logStart time.Time) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, s
+}
+
+func newWorld(t *testing.T, logStart time.Time) *world {
+	c, s := testSchedule(t)
 	w := &world{t: t, in: Input{Schedule: s, Vendors: c.ComputeVendors()}}
 	// The log starts a while before the days tested.
 	w.add(receipt.Record{Time: logStart, Event: receipt.Modtaget})
@@ -201,14 +206,7 @@ func TestHTML(t *testing.T) {
 // the deadline no line (the detail says why), at deadline + 30 s
 // "forsinket", after the cutoff "leveres ikke i dag".
 func TestFirstDay(t *testing.T) {
-	c, err := config.Parse([]byte(cfgTOML), "t.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := schedule.New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, s := testSchedule(t)
 	recs := []receipt.Record{{Seq: 1, Time: at(2016, 1, 21, 6, 0).UTC(), Event: receipt.Startet}}
 	get := func(now time.Time) *Status {
 		return Compute(Input{Records: recs, Schedule: s, Vendors: c.ComputeVendors(), Now: now})

@@ -70,6 +70,24 @@ func readKey(path string) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
+// configAndKey loads the configuration and the log's public key: the file
+// key, or the configured public key.
+func configAndKey(cfgPath, key string, stderr io.Writer) (*config.Config, string, bool) {
+	cfg, ok := loadConfig(cfgPath, stderr)
+	if !ok {
+		return nil, "", false
+	}
+	if key == "" {
+		key = cfg.PublicKeyPath()
+	}
+	vkey, err := readKey(key)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, "", false
+	}
+	return cfg, vkey, true
+}
+
 func receiptsVerify(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("receipts", "receipts verify -c CONFIG [--key PUBFILE] [--json]", stderr)
 	cfgPath := configFlag(fs)
@@ -78,16 +96,8 @@ func receiptsVerify(args []string, stdout, stderr io.Writer) int {
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
 	}
-	cfg, ok := loadConfig(*cfgPath, stderr)
+	cfg, vkey, ok := configAndKey(*cfgPath, *key, stderr)
 	if !ok {
-		return exitUsage
-	}
-	if *key == "" {
-		*key = cfg.PublicKeyPath()
-	}
-	vkey, err := readKey(*key)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
 		return exitUsage
 	}
 	v, err := receipt.Verify(cfg.Layout().Receipts(), vkey)
@@ -258,16 +268,8 @@ func receiptsWitness(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "leverance receipts witness: one checkpoint file is required (a vendor's saved checkpoint.txt)")
 		return exitUsage
 	}
-	cfg, ok := loadConfig(*cfgPath, stderr)
+	cfg, vkey, ok := configAndKey(*cfgPath, *key, stderr)
 	if !ok {
-		return exitUsage
-	}
-	if *key == "" {
-		*key = cfg.PublicKeyPath()
-	}
-	vkey, err := readKey(*key)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
 		return exitUsage
 	}
 	saved, err := os.ReadFile(fs.Arg(0))
