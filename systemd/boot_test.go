@@ -62,6 +62,65 @@ func TestBootWalk(t *testing.T) {
 	os.WriteFile(dropin, []byte("[Service]\nWatchdogSec=2s\n"), 0o644)
 	boot(t, dir, walk, out, "--bind-ro="+dropin+":/etc/systemd/system/leverance.service.d/test-watchdog.conf")
 	checkWalk(t, out)
+	t.Run("credential", func(t *testing.T) { bootCredential(t, old) })
+}
+
+// credentialWalk keeps the receipts signing key outside the state
+// directory, as docs/operations.md's Keys says: keygen into /etc/leverance,
+// a LoadCredential= drop-in, the public key in the configuration; an
+// operator action (expect) signs with the service's credential.
+const credentialWalk = `set -e
+rm -f /usr/sbin/policy-rc.d
+dpkg -i ./leverance_*_amd64.deb
+leverance keygen --receipts /etc/leverance/receipts.key --name leverance.example.dk
+mkdir -p /etc/systemd/system/leverance.service.d
+printf '[Service]\nLoadCredential=receipts.key:/etc/leverance/receipts.key\n' > /etc/systemd/system/leverance.service.d/receipts-key.conf
+systemctl daemon-reload
+cat > /etc/leverance/leverance.toml <<'TOML'
+state_dir = "/var/lib/leverance"
+[[vendor]]
+name = "kmd-opera"
+municipalities = ["*"]
+products = ["daglige-beskeder"]
+  [vendor.outbox]
+  kind = "local"
+[receipts]
+public_key = "/etc/leverance/receipts.pub"
+[sftp_server]
+listen = ""
+[http]
+listen = ""
+TOML
+leverance check-config -c /etc/leverance/leverance.toml
+systemctl start leverance.service
+systemctl is-active leverance.service
+CREDENTIALS_DIRECTORY=/run/credentials/leverance.service leverance expect -c /etc/leverance/leverance.toml --day 2026-11-30 --date 2026-12-01 --reason test
+ls -A /var/lib/leverance/keys > /out/keys.txt 2>&1 || true
+leverance receipts verify -c /etc/leverance/leverance.toml > /out/verify.txt
+systemctl stop leverance.service
+journalctl -u leverance.service --no-pager -o cat > /out/journal.txt
+`
+
+// bootCredential installs the package on a fresh container and runs
+// credentialWalk: the service starts, signs with the operator's key and
+// makes none of its own.
+func bootCredential(t *testing.T, deb string) {
+	dir := t.TempDir()
+	walk, out := filepath.Join(dir, "walk"), filepath.Join(dir, "out")
+	os.Mkdir(walk, 0o755)
+	os.Mkdir(out, 0o755)
+	link(t, deb, filepath.Join(walk, filepath.Base(deb)))
+	os.WriteFile(filepath.Join(walk, "walk.sh"), []byte(credentialWalk), 0o755)
+	boot(t, dir, walk, out)
+	if keys := read(t, out, "keys.txt"); strings.Contains(keys, "receipts.key") {
+		t.Errorf("a signing key was created in the state directory although the credential was given:\n%s", keys)
+	}
+	if v := read(t, out, "verify.txt"); !strings.HasPrefix(v, "OK: ") || strings.HasPrefix(v, "OK: 0 records") {
+		t.Errorf("the receipts do not verify with the credential's public key:\n%s", v)
+	}
+	if j := read(t, out, "journal.txt"); strings.Contains(j, "level=ERROR") || strings.Contains(j, "created a new receipts signing key") {
+		t.Errorf("journal:\n%s", j)
+	}
 }
 
 // boot boots systemd in a container (see TestBootWalk) that runs
