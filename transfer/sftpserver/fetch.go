@@ -98,8 +98,10 @@ func (b *book) forget(sv *served) {
 
 // connFile is one file a connection opened.
 type connFile struct {
-	sv   *served
-	open int // handles open on this connection
+	sv      *served
+	open    int   // handles open on this connection (c.fmu)
+	charged int64 // spans of sv charged to the connection's budget (sv.mu)
+	base    int64 // spans sv held when the connection first opened it
 }
 
 // fetchReader is one open file handle.
@@ -112,7 +114,7 @@ type fetchReader struct {
 
 func (r *fetchReader) ReadAt(p []byte, off int64) (int, error) {
 	n, err := r.f.ReadAt(p, off)
-	if err := r.c.served(r.cf.sv, off, int64(n)); err != nil {
+	if err := r.c.served(r.cf, off, int64(n)); err != nil {
 		return 0, err
 	}
 	return n, clientErr(err)
@@ -131,6 +133,7 @@ func (r *fetchReader) Close() error {
 		last := r.cf.open == 0
 		c.fmu.Unlock()
 		if last && c.s.complete(r.cf.sv) {
+			c.refund(r.cf)
 			c.s.hashAndReport(r.f, r.cf.sv)
 			c.s.handles.Add(-1)
 			return
@@ -143,21 +146,39 @@ func (r *fetchReader) Close() error {
 
 // served records that n bytes at off were sent, within the connection's
 // memory budget.
-func (c *conn) served(sv *served, off, n int64) error {
+// The charge follows the spans the file's record holds (they shrink when
+// ranges merge), so a long connection downloading many files in order
+// holds about one span per file, given back when the file completes.
+func (c *conn) served(cf *connFile, off, n int64) error {
+	sv := cf.sv
 	sv.mu.Lock()
 	defer sv.mu.Unlock()
 	if sv.done {
 		return nil
 	}
 	sv.touched = true
-	before := sv.ranges.spans()
 	sv.ranges.add(off, off+n)
-	if grew := sv.ranges.spans() - before; grew > 0 {
-		if !c.charge(int64(grew) * spanCost) {
+	// A connection pays for the spans beyond those it found (another
+	// connection of the vendor may have scattered the record).
+	now := max(0, int64(sv.ranges.spans())-cf.base)
+	switch delta := now - cf.charged; {
+	case delta > 0:
+		if !c.charge(delta * spanCost) {
 			return c.limitHit(LimitMemory)
 		}
+	case delta < 0:
+		c.mem.Add(delta * spanCost)
 	}
+	cf.charged = now
 	return nil
+}
+
+// refund gives back what cf's ranges were charged.
+func (c *conn) refund(cf *connFile) {
+	cf.sv.mu.Lock()
+	defer cf.sv.mu.Unlock()
+	c.mem.Add(-cf.charged * spanCost)
+	cf.charged = 0
 }
 
 // spanCost is what a recorded range costs in the memory budget (the span,
@@ -252,6 +273,9 @@ func (c *conn) openFile(k fileKey, name string) *connFile {
 	cf, ok := c.files[k]
 	if !ok {
 		cf = &connFile{sv: c.s.book.get(k, name, c.s.now())}
+		cf.sv.mu.Lock()
+		cf.base = int64(cf.sv.ranges.spans())
+		cf.sv.mu.Unlock()
 		c.files[k] = cf
 	}
 	cf.open++

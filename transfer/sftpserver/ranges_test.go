@@ -92,3 +92,20 @@ func TestSequentialOneSpan(t *testing.T) {
 		t.Fatalf("%d spans, work %d", s.spans(), s.work)
 	}
 }
+
+// Reads slightly out of order (as 8 server workers deliver them) keep the
+// set small once merged.
+func TestReorderedStaysSmall(t *testing.T) {
+	var s rangeSet
+	const chunk = 261120
+	for base := int64(0); base < 4096; base += 8 {
+		for _, k := range []int64{1, 0, 3, 2, 5, 4, 7, 6} {
+			off := (base + k) * chunk
+			s.add(off, off+chunk)
+		}
+	}
+	s.merge()
+	if s.spans() != 1 {
+		t.Fatalf("%d spans after merging", s.spans())
+	}
+}
