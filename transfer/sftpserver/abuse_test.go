@@ -3,6 +3,7 @@ package sftpserver_test
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -549,5 +550,54 @@ func TestMemoryBudgetGivenBack(t *testing.T) {
 			t.Fatalf("file %d: %v", i, err)
 		}
 		f.Close()
+	}
+}
+
+// Directory handles count against max_handles with the files: raw
+// SSH_FXP_OPENDIR requests (pkg/sftp's client closes its own at once).
+func TestDirHandlesCounted(t *testing.T) {
+	e := startServer(t, func(c *sftpserver.Config) { c.Limits.MaxHandles = 10 })
+	c, err := e.sshClient(t, "vendor-a", "vendor-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := s.StdinPipe()
+	r, _ := s.StdoutPipe()
+	if err := s.RequestSubsystem("sftp"); err != nil {
+		t.Fatal(err)
+	}
+	send := func(typ byte, body []byte) {
+		p := binary.BigEndian.AppendUint32(nil, uint32(1+len(body)))
+		w.Write(append(append(p, typ), body...))
+	}
+	recv := func() byte {
+		var hdr [4]byte
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			t.Fatal(err)
+		}
+		b := make([]byte, binary.BigEndian.Uint32(hdr[:]))
+		if _, err := io.ReadFull(r, b); err != nil {
+			t.Fatal(err)
+		}
+		return b[0]
+	}
+	send(1, binary.BigEndian.AppendUint32(nil, 3)) // INIT
+	recv()                                         // VERSION
+	handles := 0
+	for id := uint32(1); id <= 15; id++ {
+		body := binary.BigEndian.AppendUint32(nil, id)
+		body = binary.BigEndian.AppendUint32(body, 1)
+		send(11, append(body, '/')) // OPENDIR "/"
+		if recv() == 102 {          // HANDLE
+			handles++
+		}
+	}
+	if handles != 10 {
+		t.Fatalf("%d directory handles granted, want max_handles = 10", handles)
 	}
 }

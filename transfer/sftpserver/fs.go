@@ -144,8 +144,8 @@ func (h *handlers) Filelist(r *sftp.Request) (_ sftp.ListerAt, err error) {
 }
 
 // list lists a directory: its regular files and directories, without the
-// hidden ones, charged to the connection's memory budget while the handle
-// is open.
+// hidden ones, counted as a handle and charged to the connection's memory
+// budget while the handle is open.
 func (h *handlers) list(p string) (sftp.ListerAt, error) {
 	fi, err := h.lstatPath(p)
 	if err != nil {
@@ -172,8 +172,12 @@ func (h *handlers) list(p string) (sftp.ListerAt, error) {
 			out = append(out, fi)
 		}
 	}
+	if err := h.conn.takeDirHandle(); err != nil {
+		return nil, err
+	}
 	cost := int64(len(out)+1) * listEntryCost
 	if !h.conn.charge(cost) {
+		h.conn.dirs.Add(-1)
 		return nil, h.conn.limitHit(LimitMemory)
 	}
 	return &chargedLister{listerAt: out, c: h.conn, cost: cost}, nil
@@ -191,7 +195,7 @@ type chargedLister struct {
 }
 
 func (l *chargedLister) Close() error {
-	l.once.Do(func() { l.c.mem.Add(-l.cost) })
+	l.once.Do(func() { l.c.mem.Add(-l.cost); l.c.dirs.Add(-1) })
 	return nil
 }
 

@@ -290,6 +290,7 @@ type connState struct {
 	lmu    sync.Mutex
 	logged map[string]bool
 	mem    atomic.Int64
+	dirs   atomic.Int32 // directory handles open
 	gates  []*gate
 
 	root  *os.Root // the vendor's outbox, once authenticated
@@ -317,11 +318,21 @@ func (c *conn) limitHit(limit string) error {
 
 // takeHandle counts a new file handle, or refuses it over MaxHandles.
 func (c *conn) takeHandle() error {
-	if int(c.open.Add(1)) > c.s.cfg.Limits.MaxHandles {
+	if int(c.open.Add(1)+c.dirs.Load()) > c.s.cfg.Limits.MaxHandles {
 		c.open.Add(-1)
 		return c.limitHit(LimitHandles)
 	}
 	c.s.handles.Add(1)
+	return nil
+}
+
+// takeDirHandle counts a directory handle against MaxHandles too (files
+// and directories together); released by the lister's Close.
+func (c *conn) takeDirHandle() error {
+	if int(c.dirs.Add(1)+c.open.Load()) > c.s.cfg.Limits.MaxHandles {
+		c.dirs.Add(-1)
+		return c.limitHit(LimitHandles)
+	}
 	return nil
 }
 
