@@ -77,7 +77,7 @@
 //     vendors out); MaxConnsPerVendor (refused after
 //     authentication: channel opens are rejected with "resource shortage"
 //     and the connection closed), MaxAuthTries, four sessions per
-//     connection; per connection 256 open file handles, 256 SFTP requests
+//     connection; per connection 256 open file and directory handles, 256 SFTP requests
 //     in flight per session (the server stops reading beyond them) and a
 //     16 MiB memory budget for range bookkeeping and directory listings.
 //     IdleTimeout: a connection on which no byte moved for that long is

@@ -220,3 +220,43 @@ func TestStopDuringDownload(t *testing.T) {
 		t.Fatalf("download cut by the stop: %+v", fe)
 	}
 }
+
+// No error text a client gets names a server path, whatever it tries.
+func TestErrorsNameNoServerPath(t *testing.T) {
+	e := startServer(t, nil)
+	os.Mkdir(filepath.Join(e.dirs["vendor-a"], "sub"), 0o750)
+	c := e.sftpClient(t, "vendor-a")
+	var errs []error
+	try := func(err error) { errs = append(errs, err) }
+	_, err := c.Open("sub")
+	try(err)
+	_, err = c.Open("nothere.csv")
+	try(err)
+	_, err = c.ReadDir("a.csv")
+	try(err)
+	_, err = c.ReadDir("nothere")
+	try(err)
+	try(c.Remove("sub"))
+	try(c.Remove("nothere.csv"))
+	try(c.RemoveDirectory("sub"))
+	try(c.Rename("a.csv", "b.csv"))
+	try(c.Mkdir("new"))
+	try(c.Symlink("a.csv", "l.csv"))
+	try(c.Chmod("a.csv", 0o600))
+	try(c.Truncate("a.csv", 0))
+	_, err = c.ReadLink("a.csv")
+	try(err)
+	_, err = c.OpenFile("a.csv", os.O_WRONLY)
+	try(err)
+	_, err = c.Stat("../../../etc/passwd")
+	try(err)
+	for i, err := range errs {
+		if err == nil {
+			t.Errorf("operation %d succeeded", i)
+			continue
+		}
+		if strings.Contains(err.Error(), e.base) || strings.Contains(err.Error(), "/tmp") {
+			t.Errorf("operation %d: %v", i, err)
+		}
+	}
+}
