@@ -74,11 +74,11 @@
 //     from accept to authentication; a newcomer that a startups limit would
 //     refuse takes the slot of the oldest unauthenticated connection that
 //     has waited over a second (idle and slowloris connections cannot keep
-//     vendors out); MaxConnsPerVendor (refused after
-//     authentication: channel opens are rejected with "resource shortage"
-//     and the connection closed), MaxAuthTries, four sessions per
-//     connection; per connection 256 open file and directory handles, 256 SFTP requests
-//     in flight per session (the server stops reading beyond them) and a
+//     vendors out); MaxConnsPerVendor (refused after authentication:
+//     channel opens are rejected with "resource shortage" and the
+//     connection closed), MaxAuthTries, four sessions per connection; per
+//     connection 256 open file and directory handles, 256 SFTP requests in
+//     flight per session (the server stops reading beyond them) and a
 //     16 MiB memory budget for range bookkeeping and directory listings.
 //     IdleTimeout: a connection on which no byte moved for that long is
 //     closed (a deadline on the net.Conn pushed on by activity). A limit
