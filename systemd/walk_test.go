@@ -115,6 +115,15 @@ systemctl stop leverance.socket leverance.service
 echo $(( ($(date +%s%N) - t0) / 1000000 )) > /out/stop-ms.txt
 show -p ActiveState -p Result -p ExecMainStatus > /out/show-stopped.txt
 journalctl -u leverance.service --no-pager -o short-iso > /out/journal-all.txt
+# A receipts log altered while the service was stopped: the start fails with
+# status 4 and systemd does not restart it (RestartPreventExitStatus=4); the
+# wait is past RestartSec=5s, when a restart would have come.
+sed -i '0,/kmd-opera/s//kmd-operX/' /var/lib/leverance/receipts/receipts.jsonl
+if systemctl start leverance.service; then echo "started on an altered receipts log" >&2; exit 1; fi
+sleep 7
+show -p ActiveState -p Result -p ExecMainStatus -p NRestarts > /out/show-altered.txt
+leverance receipts verify -c /etc/leverance/leverance.toml > /out/verify-altered.txt 2>&1 || true
+journalctl -u leverance.service --no-pager -o cat -n 30 > /out/journal-altered.txt
 dpkg -r leverance > /out/remove.txt 2>&1
 ls -d /var/lib/leverance/receipts/receipts.jsonl /var/lib/leverance/keys/receipts.key /etc/leverance/leverance.toml > /out/after-remove.txt 2>&1 || true
 dpkg -P leverance > /out/purge.txt 2>&1
@@ -217,6 +226,9 @@ func checkWalk(t *testing.T, out string) {
 			t.Errorf("the journal holds %q:\n%s", bad, journal)
 		}
 	}
+	has("show-altered.txt", "ActiveState=failed", "ExecMainStatus=4", "NRestarts=0")
+	has("verify-altered.txt", "FAILED")
+	has("journal-altered.txt", "refusing to start: the receipts log was altered")
 	has("after-remove.txt", "/var/lib/leverance/receipts/receipts.jsonl", "/var/lib/leverance/keys/receipts.key", "/etc/leverance/leverance.toml")
 	has("after-purge.txt", "No such file")
 	t.Logf("journal of the first start:\n%s", read(t, out, "journal-first-start.txt"))
