@@ -97,14 +97,22 @@ products = ["daglig-opdatering"]
 	}
 }
 
-// builtinServer is a daemon with the built-in server on, kmd-opera's
-// product published in its outbox, and an SFTP client of kmd-opera's on it;
-// the context's cancel stops the server, and Run's result arrives on done.
-func builtinServer(t *testing.T) (h *harness, c *sftp.Client, cancel context.CancelFunc, done chan error) {
-	keys := t.TempDir()
-	signer := sshdtest.Ed25519Key(t, filepath.Join(keys, "kmd-opera"))
-	ak := filepath.Join(keys, "kmd-opera.pub")
-	if err := os.WriteFile(ak, ssh.MarshalAuthorizedKey(signer.PublicKey()), 0o644); err != nil {
+// builtin is a daemon with the built-in server on and kmd-opera's product
+// published in its outbox; kmd-opera's private key is keys/kmd-opera.
+type builtin struct {
+	h      *harness
+	svc    *sftpService
+	keys   string
+	signer ssh.Signer
+	cancel context.CancelFunc // stops the server
+	done   chan error         // Run's result
+}
+
+func startBuiltin(t *testing.T) *builtin {
+	b := &builtin{keys: t.TempDir()}
+	b.signer = sshdtest.Ed25519Key(t, filepath.Join(b.keys, "kmd-opera"))
+	ak := filepath.Join(b.keys, "kmd-opera.pub")
+	if err := os.WriteFile(ak, ssh.MarshalAuthorizedKey(b.signer.PublicKey()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
@@ -122,21 +130,28 @@ products = ["daglige-beskeder"]
 	if err != nil {
 		t.Fatal(err)
 	}
-	h = &harness{t: t, dir: dir, cfg: cfg, clock: NewFakeClock(at(2016, 1, 21, 0, 30)), sink: &memSink{}}
-	h.restart()
-	h.drop("registreringer_20160120.csv", "registreringer_20160120.csv")
-	h.tick(at(2016, 1, 21, 7, 0))
+	b.h = &harness{t: t, dir: dir, cfg: cfg, clock: NewFakeClock(at(2016, 1, 21, 0, 30)), sink: &memSink{}}
+	b.h.restart()
+	b.h.drop("registreringer_20160120.csv", "registreringer_20160120.csv")
+	b.h.tick(at(2016, 1, 21, 7, 0))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	svc, err := newSFTPService(h.e, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil || svc == nil || len(svc.lns) != 1 {
-		t.Fatalf("start: %v %v", svc, err)
+	b.cancel = cancel
+	b.svc, err = newSFTPService(b.h.e, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil || b.svc == nil || len(b.svc.lns) != 1 {
+		t.Fatalf("start: %v %v", b.svc, err)
 	}
-	done = make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	conn, err := ssh.Dial("tcp", svc.lns[0].Addr().String(), &ssh.ClientConfig{User: "kmd-opera", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
-		HostKeyCallback: ssh.FixedHostKey(svc.srv.HostKey()), HostKeyAlgorithms: []string{ssh.KeyAlgoED25519}, Timeout: 10 * time.Second})
+	b.done = make(chan error, 1)
+	go func() { b.done <- b.svc.Run(ctx) }()
+	return b
+}
+
+// builtinServer is startBuiltin with an SFTP client of kmd-opera's on it.
+func builtinServer(t *testing.T) (h *harness, c *sftp.Client, cancel context.CancelFunc, done chan error) {
+	b := startBuiltin(t)
+	conn, err := ssh.Dial("tcp", b.svc.lns[0].Addr().String(), &ssh.ClientConfig{User: "kmd-opera", Auth: []ssh.AuthMethod{ssh.PublicKeys(b.signer)},
+		HostKeyCallback: ssh.FixedHostKey(b.svc.srv.HostKey()), HostKeyAlgorithms: []string{ssh.KeyAlgoED25519}, Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +161,7 @@ products = ["daglige-beskeder"]
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return h, c, cancel, done
+	return b.h, c, b.cancel, b.done
 }
 
 // TestBuiltinServerFetch: a vendor fetches its file from the built-in SFTP
