@@ -77,11 +77,17 @@ listen = ""
 		clock.Set(day.at)
 		e.Tick()
 	}
+	if code := run([]string{"hostkeys", "-c", cfgPath, "--create"}, io.Discard, io.Discard); code != exitOK {
+		t.Fatalf("hostkeys --create: exit %d", code)
+	}
 	_ = context.Background()
 	return cfgPath, stateDir
 }
 
 var shBlock = regexp.MustCompile("(?s)```sh\n(.*?)```")
+
+// savedCheckpoint is a vendor's saved checkpoint in the docs' examples.
+var savedCheckpoint = regexp.MustCompile(`\bcheckpoint[-0-9TZ]*\.txt\b`)
 
 // splitArgs splits a command line on spaces, keeping "quoted strings".
 func splitArgs(line string) []string {
@@ -128,6 +134,7 @@ func TestDocumentedCommands(t *testing.T) {
 				if !strings.HasPrefix(line, "leverance ") || strings.HasPrefix(line, "leverance run ") {
 					continue // the daemon itself is run by the e2e tests
 				}
+				line = savedCheckpoint.ReplaceAllString(line, filepath.Join(stateDir, "receipts", "checkpoint.txt"))
 				line = strings.NewReplacer(
 					"/etc/leverance/leverance.toml", cfgPath,
 					"/var/lib/leverance", stateDir,
@@ -150,4 +157,51 @@ func TestDocumentedCommands(t *testing.T) {
 		t.Fatalf("only %d documented commands found", ran)
 	}
 	t.Logf("%d documented commands ran", ran)
+}
+
+// blockRunner says which test runs a documented sh block: the systemd
+// walk (TestBootWalk runs the blocks marked <!-- walk: … --> on a booted
+// system), the vendor import (TestVendorImportScript), or, for blocks of
+// leverance commands only, TestDocumentedCommands (`leverance run`, the
+// daemon, is run by the daemon's end-to-end tests). "" when none does.
+func blockRunner(before, block string) string {
+	before = strings.TrimRight(before, "\n ")
+	switch {
+	case walkMark.MatchString(before):
+		return "TestBootWalk"
+	case strings.HasSuffix(before, "<!-- run: vendor-import -->"):
+		return "TestVendorImportScript"
+	}
+	for _, line := range strings.Split(strings.ReplaceAll(block, "\\\n", " "), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "leverance ") {
+			return ""
+		}
+	}
+	return "TestDocumentedCommands"
+}
+
+var walkMark = regexp.MustCompile(`<!-- walk: [a-z-]+ -->$`)
+
+// TestEveryShellBlockIsRun: every sh block of the docs and the README is
+// run by some test, so none can drift from what the program does.
+func TestEveryShellBlockIsRun(t *testing.T) {
+	docs, _ := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
+	n := 0
+	for _, doc := range append(docs, filepath.Join("..", "..", "README.md")) {
+		data, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(data)
+		for _, m := range shBlock.FindAllStringSubmatchIndex(text, -1) {
+			n++
+			if blockRunner(text[:m[0]], text[m[2]:m[3]]) == "" {
+				line := strings.Count(text[:m[0]], "\n") + 1
+				t.Errorf("%s:%d: an sh block no test runs (mark it, make it leverance commands only, or make it a plain block)", filepath.Base(doc), line)
+			}
+		}
+	}
+	if n < 15 {
+		t.Fatalf("only %d sh blocks found", n)
+	}
 }
