@@ -64,7 +64,7 @@ const (
 
 // DefaultCiphers is the client's cipher preference: AES-GCM first because
 // it has assembly on amd64 and arm64 and chacha20-poly1305 in x/crypto has
-// not (about 8× slower per core, notes/sftp-performance.md lesson 3).
+// not (several times slower per core: docs/performance.md).
 var DefaultCiphers = []string{
 	ssh.CipherAES128GCM, ssh.CipherAES256GCM, ssh.CipherChaCha20Poly1305,
 	ssh.CipherAES128CTR, ssh.CipherAES256CTR,
