@@ -55,6 +55,13 @@ func signingKey(c *config.Config, log *slog.Logger) (string, error) {
 	if !errors.Is(err, fs.ErrNotExist) || c.Receipts.SigningKey != "" || keyPath != c.Layout().ReceiptsKey() {
 		return "", fmt.Errorf("receipts signing key: %w", err)
 	}
+	// A key is made only for a log that has none yet: a log with records
+	// was signed with a key that must be found (an operator's command run
+	// without the service's credential, say), never replaced.
+	if st, err := os.Stat(filepath.Join(c.Layout().Receipts(), receipt.RecordsFile)); err == nil && st.Size() > 0 {
+		return "", fmt.Errorf("receipts signing key: %s does not exist, but the receipts log in %s has records signed with a key: "+
+			"give its path in [receipts] signing_key, or run with the service's credential (CREDENTIALS_DIRECTORY)", keyPath, c.Layout().Receipts())
+	}
 	if err := os.MkdirAll(filepath.Dir(keyPath), 0o750); err != nil {
 		return "", err
 	}
