@@ -127,12 +127,14 @@ func (s *sftpService) Run(ctx context.Context) error {
 }
 
 // fetched records a vendor's download from the built-in server as a hentet
-// receipt (SPEC §6.3, §7.2).
+// receipt (SPEC §6.3, §7.2): one per vendor, file and connection; size is
+// the file's, bytes what the vendor was served of it (all of it when
+// complete, with the file's SHA-256).
 func (e *Engine) fetched(f sftpserver.Fetch) {
 	complete := f.Complete
 	e.metrics.Fetched(f.Vendor, f.Complete)
 	e.record(&receipt.Record{Event: receipt.Hentet, Time: f.Time.UTC(), Vendor: f.Vendor, File: filepath.Base(f.File),
-		Bytes: f.Bytes, SHA256: f.SHA256, Complete: &complete})
+		Size: f.Size, Bytes: f.Bytes, SHA256: f.SHA256, Complete: &complete})
 }
 
 // removedByVendor records a vendor's delete over the built-in server as a

@@ -229,7 +229,8 @@ func TestBuiltinServerStopRecordsDownload(t *testing.T) {
 		t.Fatal("the SFTP service did not stop")
 	}
 	got := h.sink.events(receipt.Hentet)
-	if len(got) != 1 || got[0].Complete == nil || *got[0].Complete || got[0].Bytes < 10 || got[0].SHA256 != "" {
+	if len(got) != 1 || got[0].Complete == nil || *got[0].Complete || got[0].Bytes < 10 || got[0].SHA256 != "" ||
+		got[0].Size <= got[0].Bytes {
 		t.Fatalf("hentet receipts after the stop: %+v", got)
 	}
 }
