@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"leverance/compute"
 	"leverance/config"
 	"leverance/receipt"
 )
@@ -77,5 +78,50 @@ func TestFirstDayStatus(t *testing.T) {
 	}
 	if len(recs) == 0 || recs[0].Event != receipt.Startet || !recs[0].Time.Equal(at(2016, 1, 21, 6, 30)) || recs[0].Version != "t" || n != 1 {
 		t.Fatalf("records %+v: want one startet record, the first, at the first start", recs)
+	}
+}
+
+// TestSince: at the very first start Options.Since makes the daemon
+// responsible from an earlier day (the weekly update of that Monday is
+// published late, Monday's daily products are recorded udeladt); a later
+// start ignores it.
+func TestSince(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := config.Parse([]byte(fmt.Sprintf("state_dir = %q\n", dir)+vendorsTOML), "t.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, dir: dir, cfg: cfg, clock: NewFakeClock(at(2016, 1, 27, 10, 0)), sink: &memSink{}} // Wednesday
+	newEngine := func(since compute.Date) {
+		e, err := New(Options{Config: cfg, Clock: h.clock, Sink: h.sink, Version: "t", Since: since,
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.e = e
+	}
+	newEngine(compute.MkDate(2016, 1, 25))
+	h.drop("registreringer_20160124.csv", "registreringer_20160124.csv")
+	h.tick(at(2016, 1, 27, 10, 0))
+	weekly, omitted := 0, 0
+	for _, r := range h.sink.events(receipt.Leveret) {
+		if r.Product == "ugeopdatering" && r.Day == "2016-01-25" && r.Outcome == "forsinket" {
+			weekly++
+		}
+	}
+	for _, r := range h.sink.events(receipt.Udeladt) {
+		if r.Day == "2016-01-25" {
+			omitted++
+		}
+	}
+	if weekly == 0 || omitted == 0 {
+		t.Fatalf("since Monday: %d late weekly deliveries, %d omitted daily slots of Monday", weekly, omitted)
+	}
+	if h.e.state.Since != "20160125" {
+		t.Errorf("since %q", h.e.state.Since)
+	}
+	newEngine(compute.MkDate(2016, 1, 4))
+	if h.e.state.Since != "20160125" {
+		t.Errorf("a later start moved since to %q", h.e.state.Since)
 	}
 }

@@ -175,3 +175,10 @@ func TestReceiptsWitness(t *testing.T) {
 		t.Errorf("no file: exit %d %q", code, stderr)
 	}
 }
+
+func TestRunSinceBadDate(t *testing.T) {
+	code, _, stderr := invoke(t, "run", "-c", basicConfig, "--since", "2016-02-30")
+	if code != exitUsage || !strings.Contains(stderr, `--since "2016-02-30" is not a date`) {
+		t.Fatalf("exit %d %q", code, stderr)
+	}
+}
