@@ -302,6 +302,35 @@ func rss(t *testing.T) int64 {
 	return pages * int64(os.Getpagesize())
 }
 
+// samplePeakRSS samples the process's RSS every 20 ms from now on; the
+// function returned stops and returns the highest seen (at least base).
+func samplePeakRSS(t *testing.T, base int64) func() int64 {
+	var peak atomic.Int64
+	peak.Store(base)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if r := rss(t); r > peak.Load() {
+					peak.Store(r)
+				}
+			}
+		}
+	}()
+	return func() int64 {
+		close(stop)
+		<-done
+		return peak.Load()
+	}
+}
+
 // Out-of-order reads of a 64 MiB file over 48 handles: the server buffers
 // nothing (the process's RSS grows by less than 64 MiB, client included),
 // and the union of the reads is one complete fetch with the right digest.
@@ -318,26 +347,7 @@ func TestOutOfOrderReadsBounded(t *testing.T) {
 	data = nil
 	debug.FreeOSMemory()
 	base := rss(t)
-	var peak atomic.Int64
-	peak.Store(base)
-	stop := make(chan struct{})
-	go func() {
-		t := time.NewTicker(20 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				if b, err := os.ReadFile("/proc/self/statm"); err == nil {
-					p, _ := strconv.ParseInt(strings.Fields(string(b))[1], 10, 64)
-					if r := p * int64(os.Getpagesize()); r > peak.Load() {
-						peak.Store(r)
-					}
-				}
-			}
-		}
-	}()
+	peak := samplePeakRSS(t, base)
 	sc, end := e.conn(t)
 	const handles, chunk = 48, 32 << 10
 	stripe := int64(size / handles)
@@ -370,7 +380,7 @@ func TestOutOfOrderReadsBounded(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
-	close(stop)
+	top := peak()
 	if err := failed.Load(); err != nil {
 		t.Fatal(err)
 	}
@@ -379,8 +389,8 @@ func TestOutOfOrderReadsBounded(t *testing.T) {
 	if !fe.Complete || fe.SHA256 != want || fe.File != "big.csv" {
 		t.Fatalf("fetch %+v", fe)
 	}
-	grown := peak.Load() - base
-	t.Logf("RSS %d MiB before, peak %d MiB (+%d MiB)", base>>20, peak.Load()>>20, grown>>20)
+	grown := top - base
+	t.Logf("RSS %d MiB before, peak %d MiB (+%d MiB)", base>>20, top>>20, grown>>20)
 	if grown >= 64<<20 {
 		t.Fatalf("RSS grew by %d MiB, want < 64", grown>>20)
 	}

@@ -50,7 +50,7 @@ const (
 	DefaultPerSourceRate        = 60
 	DefaultLoginGraceTime       = 20 * time.Second
 	DefaultMaxHandles           = 256
-	DefaultMaxInFlight          = 256
+	DefaultMaxInFlight          = 64
 	DefaultMemoryBudget         = 16 << 20
 )
 
