@@ -76,6 +76,8 @@ func FuzzConfig(f *testing.F) {
 		"timezone = \"Mars/Olympus\"\nmax_rejected_rows = -1\n[http]\nlisten = \"8080\"\n",
 		"state_dir = [1, 2]\n",
 		"[sftp_server]\nlisten = \"\"\n[sftp_server]\n",
+		"[sftp_server]\nmax_startups = \"10:30:60\"\nlogin_grace_time = \"20s\"\nmax_handles = 256\n",
+		"[sftp_server]\nmax_startups = \"9:101:1\"\nlogin_grace_time = \"-1s\"\nmemory_budget_mib = -3\n",
 		"this is not toml",
 	} {
 		f.Add([]byte(s))
