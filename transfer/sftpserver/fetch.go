@@ -229,11 +229,12 @@ func (s *Server) hashAndReport(f *os.File, sv *served) {
 // have no file open.
 const hashDelay = 30 * time.Second
 
-// waitQuiet returns once no file handle is open on the server, or after
-// hashDelay. It polls every 20 ms: hashing is not urgent.
+// waitQuiet returns once no file handle is open on the server, after
+// hashDelay, or when the server stops. It polls every 20 ms: hashing is
+// not urgent.
 func (s *Server) waitQuiet() {
 	deadline := time.Now().Add(hashDelay)
-	for s.handles.Load() > 0 && time.Now().Before(deadline) {
+	for s.handles.Load() > 0 && !s.stopping.Load() && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -260,3 +260,33 @@ func TestErrorsNameNoServerPath(t *testing.T) {
 		}
 	}
 }
+
+// Hashing a fetched file waits while a download is under way (another
+// vendor's handle is open), and the report is dated when the download
+// completed, not when it was hashed.
+func TestHashingYieldsToDownloads(t *testing.T) {
+	var clk clock
+	e := startServer(t, func(c *sftpserver.Config) { c.Now = clk.now })
+	b := e.sftpClient(t, "vendor-b")
+	busy, err := b.Open("b.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, end := e.conn(t)
+	defer end()
+	f, _ := sc.Open("a.csv")
+	readRange(t, f, 0, int64(len(e.data)))
+	completed := clk.now()
+	f.Close()
+	select {
+	case <-e.fetched:
+		t.Fatal("reported while another download was under way")
+	case <-time.After(300 * time.Millisecond):
+	}
+	clk.advance(time.Hour)
+	busy.Close()
+	fe := e.waitFetch(t)
+	if !fe.Complete || fe.Time.Before(completed.Add(-time.Second)) || fe.Time.After(completed.Add(time.Second)) {
+		t.Fatalf("fetch %+v, want complete and dated about %v", fe, completed.UTC())
+	}
+}

@@ -120,10 +120,11 @@ type Server struct {
 	conns     map[*conn]struct{}
 	lim       limiter
 
-	book    book
-	handles atomic.Int64 // file handles open on all connections
-	hashes  sync.WaitGroup
-	hashSem chan struct{}
+	book     book
+	handles  atomic.Int64 // file handles open on all connections
+	stopping atomic.Bool  // Serve's context is done
+	hashes   sync.WaitGroup
+	hashSem  chan struct{}
 }
 
 func (s *Server) now() time.Time {
@@ -266,6 +267,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 			c.serve()
 		}()
 	}
+	s.stopping.Store(true) // hashing stops waiting for quiet (fetch.go)
 	s.shutdown(&wg)
 	s.hashes.Wait()
 	return serr
