@@ -25,7 +25,7 @@ type batchConn struct {
 	done    chan struct{}
 }
 
-const maxBatch = 512 << 10
+const maxBatch = 256 << 10
 
 func newBatchConn(c net.Conn) *batchConn {
 	b := &batchConn{Conn: c, done: make(chan struct{})}
