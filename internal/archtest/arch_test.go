@@ -24,6 +24,8 @@ var forbidden = map[string][]string{
 	"leverance/synth":   {"leverance/daemon", "leverance/transfer"},
 	// transfer moves bytes; it knows nothing of the rules.
 	"leverance/transfer": {"leverance/compute", "leverance/daemon"},
+	// the built-in SFTP server serves files; the daemon wires it.
+	"leverance/transfer/sftpserver": {"leverance/compute", "leverance/daemon"},
 }
 
 func TestDependencyDirection(t *testing.T) {
