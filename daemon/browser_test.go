@@ -10,7 +10,8 @@ package daemon
 // Chromium is found as $LEVERANCE_CHROMIUM, chromium, chromium-browser,
 // google-chrome-stable or google-chrome. Without one the test skips, unless
 // LEVERANCE_TEST_DISALLOW_SKIP is set (CI), where it fails. The screenshot
-// and the DOM Chromium saw are kept in $LEVERANCE_ARTIFACTS (default: the
+// (status-page.png; status-page-375.png and -1280.png at those widths) and
+// the DOM Chromium saw are kept in $LEVERANCE_ARTIFACTS (CI: ./artifacts; default: the
 // test's temporary directory).
 
 import (
