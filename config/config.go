@@ -43,6 +43,9 @@ type Config struct {
 	SFTPServer SFTPServer        `toml:"sftp_server"`
 	Receipts   Receipts          `toml:"receipts"`
 	HTTP       HTTP              `toml:"http"`
+	// Cluster, when present, makes this daemon one node of an
+	// active/passive pair (or more) coordinated by etcd.
+	Cluster *Cluster `toml:"cluster"`
 
 	// Path is the file the configuration was read from (not a key).
 	Path string `toml:"-"`
@@ -364,6 +367,9 @@ func (c *Config) validate(v *validator) {
 	}
 	if n := c.HTTP.MaxConnections; n < 8 || n > 65536 {
 		v.add("http.max_connections", fmt.Sprintf("%d: want 8 to 65536", n))
+	}
+	if c.Cluster != nil {
+		c.Cluster.validate(v)
 	}
 }
 
