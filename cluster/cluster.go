@@ -29,6 +29,9 @@ type Config struct {
 	// Prefix is where leverance keeps its keys (default "/leverance").
 	Prefix string
 	Log    *slog.Logger
+	// OnUnreachable, when set, is called for each campaign attempt that
+	// failed (etcd unreachable).
+	OnUnreachable func()
 }
 
 // Member is this node's connection to etcd.
@@ -95,6 +98,9 @@ func (m *Member) Campaign(ctx context.Context) (*Term, error) {
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if m.cfg.OnUnreachable != nil {
+			m.cfg.OnUnreachable()
 		}
 		m.cfg.Log.Error("etcd unreachable: cannot campaign for leadership; this node does not act", "endpoints", fmt.Sprint(m.cfg.Endpoints), "attempt", attempt, "err", err)
 		select {

@@ -52,6 +52,13 @@ type Options struct {
 	// Context, when done, abandons every outbox operation in progress (the
 	// daemon's stop); default: never.
 	Context context.Context
+	// Fence, when set (a cluster node), is called before every step that
+	// changes the shared state — saving the state, committing a
+	// publication, accepting, quarantining or removing a file, appending a
+	// receipt — with the step's name; an error aborts the step.
+	Fence func(step string) error
+	// Node is recorded in every receipt ([cluster] node; "" without one).
+	Node string
 }
 
 // Engine is the daemon's logic: accept, stage, publish, retain. Its methods
@@ -93,13 +100,58 @@ type Engine struct {
 	// files); swept lists the remote outboxes swept since (sweep).
 	started time.Time
 	swept   map[string]bool
+	// fence and node: Options.Fence and Options.Node.
+	fence func(step string) error
+	node  string
+	// role is the cluster node's role, shown by the status (nil without
+	// [cluster]).
+	role *clusterRole
 }
 
 // New opens the state directory (creating it on first start), loads the
 // state and the staged products, and rolls unfinished publications forward
 // or back.
 func New(opt Options) (*Engine, error) {
+	e, err := newEngine(opt)
+	if err != nil {
+		return nil, err
+	}
+	os.RemoveAll(e.layout.Scratch()) // what a crash left; it holds CPR numbers
+	for _, d := range e.layout.Dirs() {
+		if err := os.MkdirAll(d, fsutil.DirMode); err != nil {
+			return nil, fmt.Errorf("state directory: %w", err)
+		}
+	}
+	since := e.sched.Day(e.clock.Now())
+	if opt.Since != 0 && opt.Since < since {
+		since = opt.Since
+	}
+	st, err := loadState(e.layout.Deliveries(), since.Compact())
+	if err != nil {
+		return nil, fmt.Errorf("load state: %w", err)
+	}
+	e.state = st
+	if err := e.loadStaged(); err != nil {
+		return nil, err
+	}
+	if err := e.save(); err != nil {
+		return nil, fmt.Errorf("save state: %w", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.recoverIntents()
+	e.removeStrayTemps()
+	e.reconcileReceipts()
+	return e, nil
+}
+
+// newEngine makes an engine with the configuration in force and the
+// receipts index, without touching the state directory: what serves the
+// status (a cluster node that does not lead serves only that).
+func newEngine(opt Options) (*Engine, error) {
 	e := &Engine{
+		fence:       opt.Fence,
+		node:        opt.Node,
 		clock:       opt.Clock,
 		log:         opt.Log,
 		sink:        opt.Sink,
@@ -151,32 +203,6 @@ func New(opt Options) (*Engine, error) {
 		return nil, err
 	}
 	e.layout = opt.Config.Layout()
-	os.RemoveAll(e.layout.Scratch()) // what a crash left; it holds CPR numbers
-	for _, d := range e.layout.Dirs() {
-		if err := os.MkdirAll(d, fsutil.DirMode); err != nil {
-			return nil, fmt.Errorf("state directory: %w", err)
-		}
-	}
-	since := e.sched.Day(e.clock.Now())
-	if opt.Since != 0 && opt.Since < since {
-		since = opt.Since
-	}
-	st, err := loadState(e.layout.Deliveries(), since.Compact())
-	if err != nil {
-		return nil, fmt.Errorf("load state: %w", err)
-	}
-	e.state = st
-	if err := e.loadStaged(); err != nil {
-		return nil, err
-	}
-	if err := e.save(); err != nil {
-		return nil, fmt.Errorf("save state: %w", err)
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.recoverIntents()
-	e.removeStrayTemps()
-	e.reconcileReceipts()
 	return e, nil
 }
 
@@ -254,12 +280,27 @@ func (e *Engine) Reload(c *config.Config) error {
 // Config returns the configuration in force.
 func (e *Engine) Config() *config.Config { return e.view.Load().cfg }
 
-func (e *Engine) save() error { return e.state.save(e.layout.Deliveries()) }
+func (e *Engine) save() error {
+	if err := e.fenced("save state"); err != nil {
+		return err
+	}
+	return e.state.save(e.layout.Deliveries())
+}
+
+// fenced confirms, in a cluster, that this node still leads before a step
+// that changes the shared state; without a cluster it always passes.
+func (e *Engine) fenced(step string) error {
+	if e.fence == nil {
+		return nil
+	}
+	return e.fence(step)
+}
 
 func (e *Engine) record(r *receipt.Record) {
 	if r.Time.IsZero() {
 		r.Time = e.clock.Now().UTC()
 	}
+	r.Node = e.node
 	// Receipts are written also while the daemon stops: what happened did.
 	if err := e.sink.Append(context.WithoutCancel(e.ctx), r); err != nil {
 		e.log.Error("receipt not written", "event", r.Event, "err", err)

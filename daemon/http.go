@@ -34,6 +34,9 @@ func (e *Engine) Status() (*status.Status, error) {
 	// Now in the schedule's zone, as the publication times: the page shows
 	// its time of computation beside them.
 	st := status.Compute(status.Input{Index: e.status, Schedule: v.sched, Vendors: v.vendors, Now: e.clock.Now().In(v.sched.Loc)})
+	if e.role != nil {
+		st.Node, st.Role = e.role.node, e.role.name()
+	}
 	e.updateSlotGauge(st)
 	e.metrics.ReceiptsRecords.Set(float64(e.status.Len())) // also right after a restart
 	return st, nil

@@ -249,6 +249,9 @@ func (e *Engine) finish(key SlotKey, in *Intent) error {
 	if ob == nil {
 		return fmt.Errorf("vendor %s is no longer configured", vendor)
 	}
+	if err := e.fenced("commit " + key.String()); err != nil {
+		return err
+	}
 	var err error
 	e.unlocked(func() {
 		for _, f := range in.Files {

@@ -25,6 +25,10 @@ const staleTemp = 24 * time.Hour
 func (e *Engine) Retain() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if err := e.fenced("retention"); err != nil {
+		e.log.Warn("retention not run", "err", err)
+		return
+	}
 	now := e.clock.Now()
 	today := e.sched.Day(now)
 	keep := e.sched.At(today.AddDays(-e.cfg.RetentionDays), 0)

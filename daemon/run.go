@@ -43,6 +43,9 @@ type RunOptions struct {
 // and Run returns its error.
 func Run(ctx context.Context, opt RunOptions) error {
 	opt.defaults()
+	if opt.Config.Cluster != nil {
+		return runCluster(ctx, opt)
+	}
 	if opt.Sink == nil {
 		if err := openJournal(&opt.Options); err != nil {
 			return err
@@ -135,33 +138,80 @@ type wired struct {
 func wire(e *Engine, opt RunOptions) (*wired, error) {
 	log := opt.Log
 	d := &wired{ready: new(atomic.Bool)}
-	sched := newScheduler(e, log, opt.Grace)
-	in, err := newIntake(e, log, opt.Rescan, opt.Grace, func() { sched.Poke(false) })
+	w, err := newWorkers(e, opt, true)
 	if err != nil {
 		return nil, err
 	}
-	d.components = append(d.components, in, sched)
-	if addr := *opt.Config.HTTP.Listen; addr != "" {
-		h, err := newHTTPServer(addr, opt.Config.HTTP.MaxConnections, e.Handler(d.ready), e.metrics, log)
-		if err != nil {
-			in.watcher.Close()
-			return nil, err
-		}
-		d.httpAddr = h.Addr()
-		d.components = append(d.components, h)
-		log.Info("http status page", "url", "http://"+d.httpAddr.String()+"/")
+	if err := d.addHTTP(e, opt); err != nil {
+		w.close()
+		return nil, err
 	}
 	d.sup = &supervisor{e: e, path: opt.ConfigPath, signals: opt.Reload, notifier: opt.Notifier, log: log,
-		reloaded: func() { sched.Poke(false) }}
-	srv, err := newSFTPService(e, log)
-	if err != nil {
-		in.watcher.Close()
-		return nil, err
+		reloaded: func() { w.sched.Poke(false) }}
+	if w.sftp != nil {
+		d.sup.sftp = w.sftp.srv
 	}
-	if srv != nil {
-		d.sup.sftp = srv.srv
-		d.components = append(d.components, srv)
-	}
+	d.components = append(d.components, w.components()...)
 	d.components = append(d.components, d.sup)
 	return d, nil
+}
+
+// addHTTP binds the status port ([http] listen; "" is off), serving e's
+// status with ready as /readyz.
+func (d *wired) addHTTP(e *Engine, opt RunOptions) error {
+	addr := *opt.Config.HTTP.Listen
+	if addr == "" {
+		return nil
+	}
+	h, err := newHTTPServer(addr, opt.Config.HTTP.MaxConnections, e.Handler(d.ready), e.metrics, opt.Log)
+	if err != nil {
+		return err
+	}
+	d.httpAddr = h.Addr()
+	d.components = append(d.components, h)
+	opt.Log.Info("http status page", "url", "http://"+d.httpAddr.String()+"/")
+	return nil
+}
+
+// workers are the components that act on the shared state: the intake,
+// the scheduler and the built-in SFTP server (nil when off).
+type workers struct {
+	e     *Engine
+	in    *intake
+	sched *scheduler
+	sftp  *sftpService
+}
+
+// newWorkers builds the workers over e, binding the SFTP listener;
+// activation: take the sockets systemd handed over, if any.
+func newWorkers(e *Engine, opt RunOptions, activation bool) (*workers, error) {
+	w := &workers{e: e, sched: newScheduler(e, opt.Log, opt.Grace)}
+	var err error
+	w.in, err = newIntake(e, opt.Log, opt.Rescan, opt.Grace, func() { w.sched.Poke(false) })
+	if err != nil {
+		return nil, err
+	}
+	if w.sftp, err = newSFTPServiceOn(e, opt.Log, activation); err != nil {
+		w.in.watcher.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *workers) components() []component {
+	cs := []component{w.in, w.sched}
+	if w.sftp != nil {
+		cs = append(cs, w.sftp)
+	}
+	return cs
+}
+
+// close releases what newWorkers bound, when they are not run.
+func (w *workers) close() {
+	w.in.watcher.Close()
+	if w.sftp != nil {
+		for _, ln := range w.sftp.lns {
+			ln.Close()
+		}
+	}
 }

@@ -73,10 +73,20 @@ type sftpService struct {
 // newSFTPService makes the built-in server; it returns nil when no socket
 // is handed over and [sftp_server] listen is "".
 func newSFTPService(e *Engine, log *slog.Logger) (*sftpService, error) {
+	return newSFTPServiceOn(e, log, true)
+}
+
+// newSFTPServiceOn is newSFTPService; activation: take the sockets systemd
+// handed over (not in a cluster, where only the leader listens, on
+// [sftp_server] listen).
+func newSFTPServiceOn(e *Engine, log *slog.Logger, activation bool) (*sftpService, error) {
 	c := e.Config()
-	lns, err := sftpserver.Listeners()
-	if err != nil {
-		return nil, err
+	var lns []net.Listener
+	var err error
+	if activation {
+		if lns, err = sftpserver.Listeners(); err != nil {
+			return nil, err
+		}
 	}
 	if len(lns) == 0 && *c.SFTPServer.Listen != "" {
 		ln, err := net.Listen("tcp", *c.SFTPServer.Listen)

@@ -177,6 +177,10 @@ func (e *Engine) keep(name string, n compute.ExtractName, m *Manifest, res *extr
 		}
 		return e.quarantineLocked(name, m.SHA256, "a different file of this name was accepted before: send it as a new revision (_N)", 0, nil)
 	}
+	if err := e.fenced("accept " + name); err != nil {
+		os.RemoveAll(m.dir)
+		return err
+	}
 	final := filepath.Join(e.layout.Staging(), ref.String())
 	if err := removeIfExists(final); err != nil {
 		return err
@@ -378,6 +382,9 @@ func (e *Engine) quarantine(name, sha, reason string, problems int, rep *compute
 }
 
 func (e *Engine) quarantineLocked(name, sha, reason string, problems int, rep *compute.Report) error {
+	if err := e.fenced("quarantine " + name); err != nil {
+		return err
+	}
 	src := filepath.Join(e.layout.Inbox(), name)
 	if sha == "" {
 		sha, _ = fsutil.SHA256File(src)

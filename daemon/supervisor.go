@@ -22,6 +22,9 @@ type supervisor struct {
 	notifier *Notifier
 	log      *slog.Logger
 	reloaded func() // after a reload was applied
+	// leader, in a cluster, returns the workers of the term this node
+	// leads (nil when it follows): a reload reaches them too.
+	leader func() *workers
 }
 
 // Run serves until ctx is done. A reload waits for the publication in
@@ -81,18 +84,51 @@ func (s *supervisor) reload() error {
 	if err != nil {
 		return err
 	}
+	if err := sameCluster(s.e.Config(), c); err != nil {
+		return err
+	}
 	p, err := s.e.Prepare(c)
 	if err != nil {
 		return err
 	}
+	srv, le, lp := s.sftp, (*Engine)(nil), (*Prepared)(nil)
+	if w := s.leaderWorkers(); w != nil {
+		if lp, err = w.e.Prepare(c); err != nil {
+			return err
+		}
+		le, srv = w.e, nil
+		if w.sftp != nil {
+			srv = w.sftp.srv
+		}
+	}
 	var vendors *sftpserver.PreparedVendors
-	if s.sftp != nil {
+	if srv != nil {
 		if vendors, err = sftpserver.PrepareVendors(serverVendors(c)); err != nil {
 			return err
 		}
-		s.sftp.ApplyVendors(vendors)
+		srv.ApplyVendors(vendors)
 	}
 	s.e.Install(p)
+	if le != nil {
+		le.Install(lp)
+	}
+	return nil
+}
+
+func (s *supervisor) leaderWorkers() *workers {
+	if s.leader == nil {
+		return nil
+	}
+	return s.leader()
+}
+
+// sameCluster refuses a reload that changes [cluster]: a node's name and
+// its etcd are fixed for the life of the process.
+func sameCluster(old, c *config.Config) error {
+	a, b := old.Cluster, c.Cluster
+	if (a == nil) != (b == nil) || a != nil && (a.Node != b.Node || a.TTL() != b.TTL() || fmt.Sprint(a.Etcd) != fmt.Sprint(b.Etcd)) {
+		return fmt.Errorf("%s: [cluster] cannot change on reload; restart the service", c.Path)
+	}
 	return nil
 }
 

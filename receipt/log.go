@@ -47,6 +47,10 @@ type Log struct {
 	n      int64     // records, as of the last repair or append
 	size   int64     // bytes of the records file then
 	root   tlog.Hash // the tree's root over the n records
+	// Fence, when set, is called with the lock held right before a record
+	// is written; an error writes nothing (a cluster node that no longer
+	// leads).
+	Fence func(ctx context.Context) error
 }
 
 var _ Sink = (*Log)(nil)
@@ -316,6 +320,11 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 		return err
 	}
 	defer unlock()
+	if l.Fence != nil {
+		if err := l.Fence(ctx); err != nil {
+			return err
+		}
+	}
 	// Another process (an operator's command) may have appended.
 	if st, err := os.Stat(l.path(RecordsFile)); err != nil || st.Size() != l.size {
 		if err := l.repair(); err != nil {

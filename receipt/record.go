@@ -64,6 +64,9 @@ type Record struct {
 	Target           string `json:"target,omitempty"`
 	Refers           int64  `json:"refers,omitempty"` // seq of an earlier record this one follows up
 	Path             string `json:"path,omitempty"`
+	// Node is the cluster node that wrote the record ([cluster] node;
+	// absent for a daemon without [cluster]).
+	Node string `json:"node,omitempty"`
 }
 
 // Place is where a file was published.

@@ -35,6 +35,10 @@ type Status struct {
 	// Calendar holds 8 weeks, Monday to Sunday, oldest first; the last
 	// one is this week.
 	Calendar []Day `json:"calendar"`
+	// Node and Role ("leader" or "follower") name the cluster node that
+	// answered and its role; absent without [cluster].
+	Node string `json:"node,omitempty"`
+	Role string `json:"role,omitempty"`
 }
 
 // Product is one product's line and slots for the delivery day its line is
