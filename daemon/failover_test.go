@@ -1,0 +1,248 @@
+//go:build linux
+
+package daemon_test
+
+// Failover tests: a real etcd (Debian's etcd-server, internal/etcdtest) and
+// two `leverance run` processes, nodes a and b, on one state directory.
+// LEVERANCE_FAILOVER_RUNS=N sets the kill campaign's runs (3 by default;
+// the figures of docs/operations.md come from 50).
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"leverance/internal/etcdtest"
+	"leverance/internal/sshdtest"
+	"leverance/receipt"
+)
+
+// failoverTTL is the tests' lease_ttl: short, so that the tests are, yet
+// long enough for a loaded CI machine to renew it in time.
+const failoverTTL = 3 * time.Second
+
+// node is one cluster node of a test: its configuration and status port.
+type node struct {
+	name, cfg, http string
+	p               *proc
+}
+
+// clusterSetup writes the configurations of nodes a and b on stateDir.
+func clusterSetup(t *testing.T, etcd *etcdtest.Server, stateDir string, vendors []vendorConf) (a, b *node) {
+	t.Helper()
+	dir := t.TempDir()
+	mk := func(name string) *node {
+		n := &node{name: name, cfg: filepath.Join(dir, name+".toml"), http: fmt.Sprintf("127.0.0.1:%d", sshdtest.FreePort(t))}
+		c := configTOML(stateDir, "", vendors)
+		c = strings.Replace(c, "[http]\nlisten = \"\"", fmt.Sprintf("[http]\nlisten = %q", n.http), 1)
+		c += fmt.Sprintf("\n[cluster]\netcd = [%q]\nnode = %q\nlease_ttl = %q\n", etcd.Endpoint, name, failoverTTL.String())
+		writeFileAtomic(t, n.cfg, []byte(c))
+		return n
+	}
+	return mk("a"), mk("b")
+}
+
+func (n *node) start(t *testing.T) {
+	t.Helper()
+	n.p = startDaemon(t, n.cfg, false)
+	n.p.waitLog(0, 15*time.Second, `msg="cluster node ready`)
+}
+
+// ready is the node's /readyz status code (0 when it does not answer).
+func (n *node) ready() int {
+	c := http.Client{Timeout: time.Second}
+	resp, err := c.Get("http://" + n.http + "/readyz")
+	if err != nil {
+		return 0
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// elected waits for the node's next "elected leader" line after from and
+// returns when it was logged.
+func (n *node) elected(t *testing.T, from int, timeout time.Duration) time.Time {
+	t.Helper()
+	_, l := n.p.waitLog(from, timeout, `msg="elected leader`)
+	return l.seen
+}
+
+// recordsByNode reads the receipts and returns them with the seq of each
+// node's first and last record.
+func recordsByNode(t *testing.T, stateDir string) ([]receipt.Record, map[string][2]int64) {
+	t.Helper()
+	recs, err := receipt.ReadRecords(filepath.Join(stateDir, "receipts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	span := map[string][2]int64{}
+	for _, r := range recs {
+		s, ok := span[r.Node]
+		if !ok {
+			s[0] = r.Seq
+		}
+		s[1] = r.Seq
+		span[r.Node] = s
+	}
+	return recs, span
+}
+
+// deliveredOnce checks the end state of a run: every due file in its outbox
+// exactly once with the right content, nothing partial, the receipts log
+// verifies with one leveret per slot, and every record names its node.
+func deliveredOnce(t *testing.T, stateDir, cfg string, ref outputs, slots []string) {
+	t.Helper()
+	for v, files := range ref {
+		for _, pr := range outboxProblems(filepath.Join(stateDir, "outbox", v), files, true) {
+			t.Error(pr)
+		}
+	}
+	if pr := receiptsVerify(t, cfg); pr != "" {
+		t.Error(pr)
+	}
+	n, err := receiptCounts(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range slots {
+		if c := n[receipt.Leveret][k]; c != 1 {
+			t.Errorf("slot %s: %d leveret receipts, want 1", k, c)
+		}
+	}
+	if len(n[receipt.Leveret]) != len(slots) {
+		t.Errorf("leveret receipts for %d slots, want %d", len(n[receipt.Leveret]), len(slots))
+	}
+	recs, _ := recordsByNode(t, stateDir)
+	for _, r := range recs {
+		if r.Node != "a" && r.Node != "b" {
+			t.Errorf("receipt %d (%s) names node %q", r.Seq, r.Event, r.Node)
+		}
+	}
+}
+
+// published waits until the state holds every slot and no intent.
+func published(t *testing.T, stateDir string, slots []string, timeout time.Duration) {
+	t.Helper()
+	why := ""
+	waitUntil(t, timeout, "every slot published", func() bool {
+		st, err := readState(stateDir)
+		if err != nil {
+			why = err.Error()
+			return false
+		}
+		for _, k := range slots {
+			if st.Slots[slotKey(t, k)] == nil {
+				why = "slot " + k + " not finished"
+				return false
+			}
+		}
+		why = fmt.Sprintf("%d intents", len(st.Intents))
+		return len(st.Intents) == 0 && len(names(filepath.Join(stateDir, "inbox"))) == 0
+	}, func() string { return why })
+}
+
+// TestFailoverKill: kill -9 of the leader at a random point of intake and
+// publication; the other node takes over within lease_ttl + 5 s and every
+// due file is published exactly once, right, with nothing partial
+// visible and receipts that verify. Runs: LEVERANCE_FAILOVER_RUNS (3).
+func TestFailoverKill(t *testing.T) {
+	runs := 3
+	if n, err := strconv.Atoi(os.Getenv("LEVERANCE_FAILOVER_RUNS")); err == nil && n > 0 {
+		runs = n
+	}
+	asOf, today := dates(t, time.Duration(runs)*25*time.Second+time.Minute)
+	etcd := etcdtest.Start(t)
+	src := t.TempDir()
+	ext := filepath.Join(src, "registreringer_"+compact(asOf)+".csv")
+	generate(t, ext, asOf, 20000, 1)
+	refCfg := filepath.Join(src, "ref.toml")
+	writeFileAtomic(t, refCfg, []byte(configTOML(filepath.Join(src, "unused"), "", basicVendors)))
+	ref := computeRef(t, refCfg, ext)
+	slots := ref.slots(today)
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 17))
+	var takeovers []float64
+	phases := map[string]int{}
+	for run := 0; run < runs; run++ {
+		delay := time.Duration(rng.Int64N(int64(1500 * time.Millisecond)))
+		ok := t.Run(fmt.Sprintf("run%d", run), func(t *testing.T) {
+			stateDir := filepath.Join(t.TempDir(), "state")
+			a, b := clusterSetup(t, etcd, stateDir, basicVendors)
+			a.start(t)
+			a.elected(t, 0, 15*time.Second)
+			b.start(t)
+			os.MkdirAll(filepath.Join(stateDir, "inbox"), 0o750)
+			drop(t, filepath.Join(stateDir, "inbox"), filepath.Base(ext), ext)
+			time.Sleep(delay) // the kill point: during intake or publication, or after
+			from := b.p.mark()
+			a.p.kill()
+			killed := time.Now()
+			phase := killPhase(stateDir, slots)
+			phases[phase]++
+			took := b.elected(t, from, failoverTTL+5*time.Second).Sub(killed)
+			takeovers = append(takeovers, took.Seconds())
+			for _, pr := range outboxVisible(stateDir, ref) {
+				t.Errorf("right after the kill: %s", pr)
+			}
+			published(t, stateDir, slots, 60*time.Second)
+			deliveredOnce(t, stateDir, b.cfg, ref, slots)
+			if code, _ := b.p.signal(syscall.SIGTERM, 15*time.Second); code != 0 {
+				t.Errorf("b exited %d", code)
+			}
+			if bad := badLines(b.p.log(), "etcd unreachable"); len(bad) > 0 {
+				t.Errorf("b logged errors:\n%s", strings.Join(bad, "\n"))
+			}
+			t.Logf("kill %v after the drop (%s); takeover %.2f s", delay.Round(time.Millisecond), phase, took.Seconds())
+		})
+		if !ok {
+			break
+		}
+	}
+	sort.Float64s(takeovers)
+	if len(takeovers) > 0 {
+		t.Logf("takeover after kill -9 (lease_ttl %v), %d runs: median %.2f s, worst %.2f s; kills %v",
+			failoverTTL, len(takeovers), median(takeovers), takeovers[len(takeovers)-1], phases)
+	}
+}
+
+// outboxVisible checks what a kill left visible: each visible file is
+// complete and right (temporary ones may be there).
+func outboxVisible(stateDir string, ref outputs) []string {
+	var probs []string
+	for v, files := range ref {
+		probs = append(probs, outboxProblems(filepath.Join(stateDir, "outbox", v), files, false)...)
+	}
+	return probs
+}
+
+// killPhase says, from the state directory, where a kill landed: during
+// intake (the extract still in the inbox), during publication (some slots
+// not finished or an intent open), or after everything was published.
+func killPhase(stateDir string, slots []string) string {
+	if len(names(filepath.Join(stateDir, "inbox"))) > 0 {
+		return "intake"
+	}
+	st, err := readState(stateDir)
+	if err != nil {
+		return "intake"
+	}
+	done := 0
+	for _, s := range st.Slots {
+		if s.Status == receipt.Leveret {
+			done++
+		}
+	}
+	if done < len(slots) || len(st.Intents) > 0 {
+		return "publication"
+	}
+	return "after"
+}
