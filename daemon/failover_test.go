@@ -8,6 +8,7 @@ package daemon_test
 // the figures of docs/operations.md come from 50).
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -245,4 +246,178 @@ func killPhase(stateDir string, slots []string) string {
 		return "publication"
 	}
 	return "after"
+}
+
+// TestFailoverPause: the leader is stopped (SIGSTOP) while it computes an
+// extract, past its lease; the other node takes over and publishes. Then
+// the paused one is continued (SIGCONT): it finds its lease gone, steps
+// down, and writes nothing — no receipt of it after the new leader's
+// first, no file published twice — and answers /readyz 503 while the new
+// leader answers 200.
+func TestFailoverPause(t *testing.T) {
+	asOf, today := dates(t, 2*time.Minute)
+	etcd := etcdtest.Start(t)
+	src := t.TempDir()
+	ext := filepath.Join(src, "registreringer_"+compact(asOf)+".csv")
+	generate(t, ext, asOf, 20000, 1)
+	refCfg := filepath.Join(src, "ref.toml")
+	writeFileAtomic(t, refCfg, []byte(configTOML(filepath.Join(src, "unused"), "", basicVendors)))
+	ref := computeRef(t, refCfg, ext)
+	slots := ref.slots(today)
+
+	stateDir := filepath.Join(t.TempDir(), "state")
+	a, b := clusterSetup(t, etcd, stateDir, basicVendors)
+	a.start(t)
+	a.elected(t, 0, 15*time.Second)
+	b.start(t)
+	waitUntil(t, 10*time.Second, "a ready as the leader", func() bool { return a.ready() == 200 })
+	if a.ready() != 200 || b.ready() != 503 {
+		t.Fatalf("/readyz: a %d, b %d; want 200 and 503", a.ready(), b.ready())
+	}
+	os.MkdirAll(filepath.Join(stateDir, "inbox"), 0o750)
+	from := b.p.mark()
+	drop(t, filepath.Join(stateDir, "inbox"), filepath.Base(ext), ext)
+	time.Sleep(50 * time.Millisecond) // a has taken the file and computes it
+	if err := a.p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	defer a.p.cmd.Process.Signal(syscall.SIGCONT)
+	took := b.elected(t, from, failoverTTL+5*time.Second).Sub(stopped)
+	published(t, stateDir, slots, 60*time.Second)
+	_, span := recordsByNode(t, stateDir)
+	bFirst := span["b"][0]
+	time.Sleep(failoverTTL - time.Since(stopped) + time.Second) // the pause lasts past the lease, whatever b's speed
+	aMark := a.p.mark()
+	if err := a.p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	a.p.waitLog(aMark, 10*time.Second, "LEADERSHIP LOST")
+	// Let a run on as a follower for longer than a lease.
+	deadline := time.Now().Add(failoverTTL + 2*time.Second)
+	for time.Now().Before(deadline) {
+		if a.ready() == 200 {
+			t.Fatal("the resumed node answers /readyz 200 while b leads")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if code := b.ready(); code != 200 {
+		t.Errorf("b /readyz %d, want 200", code)
+	}
+	recs, span := recordsByNode(t, stateDir)
+	if s, ok := span["a"]; ok && s[1] > bFirst {
+		for _, r := range recs {
+			if r.Node == "a" && r.Seq > bFirst {
+				t.Errorf("the resumed node appended receipt %d (%s %s) after b's first (%d)", r.Seq, r.Event, r.File, bFirst)
+			}
+		}
+	}
+	deliveredOnce(t, stateDir, b.cfg, ref, slots)
+	for _, l := range a.p.log() {
+		if strings.Contains(l.text, `msg=published `) || strings.Contains(l.text, `msg="extract accepted"`) {
+			t.Errorf("the paused node acted: %s", l.text)
+		}
+	}
+	st := statusJSON(t, a)
+	if st.Node != "a" || st.Role != "follower" {
+		t.Errorf("a /status.json node %q role %q, want a follower", st.Node, st.Role)
+	}
+	if st := statusJSON(t, b); st.Node != "b" || st.Role != "leader" {
+		t.Errorf("b /status.json node %q role %q, want b leader", st.Node, st.Role)
+	}
+	refused := 0
+	for _, l := range a.p.log()[aMark:] {
+		if strings.Contains(l.text, "step not taken") {
+			refused++
+		}
+	}
+	t.Logf("takeover after SIGSTOP (lease_ttl %v): %.2f s; steps the resumed node had begun and the fence refused: %d",
+		failoverTTL, took.Seconds(), refused)
+}
+
+// TestFailoverEtcdDown: etcd stops for longer than the lease: the leader
+// stops acting when its lease ends, no node acts meanwhile (an extract
+// dropped then stays in the inbox), and no two nodes ever answer /readyz
+// 200 at once; when etcd is back, one node leads and delivers.
+func TestFailoverEtcdDown(t *testing.T) {
+	asOf, today := dates(t, 2*time.Minute)
+	etcd := etcdtest.Start(t)
+	src := t.TempDir()
+	ext := filepath.Join(src, "registreringer_"+compact(asOf)+".csv")
+	generate(t, ext, asOf, 2000, 1)
+	refCfg := filepath.Join(src, "ref.toml")
+	writeFileAtomic(t, refCfg, []byte(configTOML(filepath.Join(src, "unused"), "", basicVendors)))
+	ref := computeRef(t, refCfg, ext)
+	slots := ref.slots(today)
+
+	stateDir := filepath.Join(t.TempDir(), "state")
+	a, b := clusterSetup(t, etcd, stateDir, basicVendors)
+	a.start(t)
+	a.elected(t, 0, 15*time.Second)
+	b.start(t)
+	// Watch both nodes' /readyz through the whole test.
+	both := make(chan string, 1)
+	stop := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			if ra, rb := a.ready(), b.ready(); ra == 200 && rb == 200 {
+				select {
+				case both <- time.Now().Format("15:04:05.000"):
+				default:
+				}
+			}
+		}
+	}()
+	defer func() { close(stop); <-watched }()
+
+	aMark := a.p.mark()
+	etcd.Stop()
+	down := time.Now()
+	_, l := a.p.waitLog(aMark, failoverTTL+2*time.Second, "LEADERSHIP LOST")
+	if d := l.seen.Sub(down); d > failoverTTL {
+		t.Errorf("the leader stopped acting %v after etcd went away; the lease is %v", d, failoverTTL)
+	}
+	os.MkdirAll(filepath.Join(stateDir, "inbox"), 0o750)
+	drop(t, filepath.Join(stateDir, "inbox"), filepath.Base(ext), ext)
+	time.Sleep(2 * failoverTTL) // etcd away for three leases in all
+	if ns := names(filepath.Join(stateDir, "inbox")); len(ns) != 1 {
+		t.Errorf("a node acted while etcd was down: inbox %v", ns)
+	}
+	if a.ready() != 503 || b.ready() != 503 {
+		t.Errorf("/readyz while etcd is down: a %d, b %d; want 503 and 503", a.ready(), b.ready())
+	}
+	etcd.Start()
+	published(t, stateDir, slots, 60*time.Second)
+	deliveredOnce(t, stateDir, b.cfg, ref, slots)
+	select {
+	case at := <-both:
+		t.Errorf("both nodes answered /readyz 200 at %s", at)
+	default:
+	}
+	if !a.p.logged("etcd unreachable") && !b.p.logged("etcd unreachable") {
+		t.Error("no node said that etcd was unreachable")
+	}
+	t.Logf("leader stopped acting %.2f s after etcd stopped; delivered %.2f s after etcd came back",
+		l.seen.Sub(down).Seconds(), time.Since(down).Seconds()-3*failoverTTL.Seconds())
+}
+
+// statusJSON reads the node's /status.json.
+func statusJSON(t *testing.T, n *node) (st struct{ Node, Role string }) {
+	t.Helper()
+	resp, err := http.Get("http://" + n.http + "/status.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -131,19 +131,20 @@ func (l *leadership) Run(ctx context.Context) error {
 		l.metrics.terms.Inc()
 		log.Warn("elected leader: recovering the shared state and taking over", "node", l.role.node)
 		err = l.lead(ctx, term)
-		term.Resign(context.Background())
 		if ctx.Err() != nil {
+			term.Resign(context.Background())
 			log.Info("resigned the leadership: stopping", "node", l.role.node)
 			return nil
 		}
 		l.metrics.lost.Inc()
 		var altered *receipt.AlteredError
 		if errors.As(err, &altered) {
+			term.Resign(context.Background())
 			return err
 		}
-		log.Error("LEADERSHIP LOST: this node stopped acting and campaigns again", "node", l.role.node,
-			"reason", term.Reason(), "err", fmt.Sprint(err))
-		if err != nil {
+		log.Warn("stepped down: this node's work has stopped; campaigning again", "node", l.role.node, "err", fmt.Sprint(err))
+		term.Resign(context.Background())
+		if !errors.Is(err, cluster.ErrNotLeader) {
 			select { // let another node take over
 			case <-ctx.Done():
 			case <-time.After(l.opt.Config.Cluster.TTL()):
@@ -162,6 +163,7 @@ func (l *leadership) lead(ctx context.Context, term *cluster.Term) error {
 		select {
 		case <-term.Lost():
 			l.role.leading.Store(false) // /readyz answers 503 at once
+			l.opt.Log.Error("LEADERSHIP LOST: this node stops acting now", "node", l.role.node, "reason", term.Reason())
 			cancel()
 		case <-tctx.Done():
 		}
