@@ -19,6 +19,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 )
 
 // Config configures a Member.
@@ -58,6 +60,12 @@ func Dial(cfg Config) (*Member, error) {
 		DialKeepAliveTime:    cfg.TTL / 3,
 		DialKeepAliveTimeout: cfg.TTL / 3,
 		Logger:               zap.NewNop(),
+		// Reconnect soon after etcd comes back: gRPC's default backoff
+		// grows to two minutes, longer than any lease.
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+			MinConnectTimeout: max(time.Second, cfg.TTL/3),
+		})},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("etcd client %v: %w", cfg.Endpoints, err)

@@ -31,6 +31,10 @@ import (
 // long enough for a loaded CI machine to renew it in time.
 const failoverTTL = 3 * time.Second
 
+// killAfterDrop is when TestFailoverBeforeDeadline kills the leader after
+// the extract arrived: while it computes 20,000 citizens or publishes.
+const killAfterDrop = 150 * time.Millisecond
+
 // node is one cluster node of a test: its configuration and status port.
 type node struct {
 	name, cfg, http string
@@ -76,6 +80,13 @@ func (n *node) elected(t *testing.T, from int, timeout time.Duration) time.Time 
 	t.Helper()
 	_, l := n.p.waitLog(from, timeout, `msg="elected leader`)
 	return l.seen
+}
+
+// leads waits until the node, started, is elected and answers /readyz 200.
+func (n *node) leads(t *testing.T) {
+	t.Helper()
+	n.elected(t, 0, 15*time.Second)
+	waitUntil(t, 15*time.Second, n.name+" ready as the leader", func() bool { return n.ready() == 200 })
 }
 
 // recordsByNode reads the receipts and returns them with the seq of each
@@ -131,8 +142,9 @@ func deliveredOnce(t *testing.T, stateDir, cfg string, ref outputs, slots []stri
 	}
 }
 
-// published waits until the state holds every slot and no intent.
-func published(t *testing.T, stateDir string, slots []string, timeout time.Duration) {
+// published waits until the state holds every slot and no intent, and every
+// outbox exactly its files (a checkpoint copy in progress is waited for).
+func published(t *testing.T, stateDir string, ref outputs, slots []string, timeout time.Duration) {
 	t.Helper()
 	why := ""
 	waitUntil(t, timeout, "every slot published", func() bool {
@@ -148,7 +160,16 @@ func published(t *testing.T, stateDir string, slots []string, timeout time.Durat
 			}
 		}
 		why = fmt.Sprintf("%d intents", len(st.Intents))
-		return len(st.Intents) == 0 && len(names(filepath.Join(stateDir, "inbox"))) == 0
+		if len(st.Intents) > 0 || len(names(filepath.Join(stateDir, "inbox"))) > 0 {
+			return false
+		}
+		for v, files := range ref {
+			if pr := outboxProblems(filepath.Join(stateDir, "outbox", v), files, true); len(pr) > 0 {
+				why = strings.Join(pr, "; ")
+				return false
+			}
+		}
+		return true
 	}, func() string { return why })
 }
 
@@ -173,13 +194,39 @@ func TestFailoverKill(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 17))
 	var takeovers []float64
 	phases := map[string]int{}
+	// A run without a kill measures how long intake and publication take:
+	// the kills land uniformly in that span.
+	var span, pubStart time.Duration
+	t.Run("uncrashed", func(t *testing.T) {
+		stateDir := filepath.Join(t.TempDir(), "state")
+		a, b := clusterSetup(t, etcd, stateDir, basicVendors)
+		a.start(t)
+		a.leads(t)
+		b.start(t)
+		os.MkdirAll(filepath.Join(stateDir, "inbox"), 0o750)
+		at := drop(t, filepath.Join(stateDir, "inbox"), filepath.Base(ext), ext)
+		published(t, stateDir, ref, slots, 60*time.Second)
+		span = time.Since(at)
+		_, l := a.p.waitLog(0, time.Second, `msg="extract accepted"`)
+		pubStart = l.seen.Sub(at)
+		deliveredOnce(t, stateDir, a.cfg, ref, slots)
+		t.Logf("intake took %v, intake and publication %v", pubStart.Round(time.Millisecond), span.Round(time.Millisecond))
+	})
+	if span == 0 || pubStart >= span {
+		t.FailNow()
+	}
 	for run := 0; run < runs; run++ {
-		delay := time.Duration(rng.Int64N(int64(1500 * time.Millisecond)))
+		// Half the kills anywhere in intake and publication, half within
+		// the publications (which are short).
+		delay := time.Duration(rng.Int64N(int64(span)))
+		if run%2 == 1 {
+			delay = pubStart + time.Duration(rng.Int64N(int64(span-pubStart)))
+		}
 		ok := t.Run(fmt.Sprintf("run%d", run), func(t *testing.T) {
 			stateDir := filepath.Join(t.TempDir(), "state")
 			a, b := clusterSetup(t, etcd, stateDir, basicVendors)
 			a.start(t)
-			a.elected(t, 0, 15*time.Second)
+			a.leads(t)
 			b.start(t)
 			os.MkdirAll(filepath.Join(stateDir, "inbox"), 0o750)
 			drop(t, filepath.Join(stateDir, "inbox"), filepath.Base(ext), ext)
@@ -194,7 +241,8 @@ func TestFailoverKill(t *testing.T) {
 			for _, pr := range outboxVisible(stateDir, ref) {
 				t.Errorf("right after the kill: %s", pr)
 			}
-			published(t, stateDir, slots, 60*time.Second)
+			waitUntil(t, 15*time.Second, "b ready as the leader", func() bool { return b.ready() == 200 })
+			published(t, stateDir, ref, slots, 60*time.Second)
 			deliveredOnce(t, stateDir, b.cfg, ref, slots)
 			if code, _ := b.p.signal(syscall.SIGTERM, 15*time.Second); code != 0 {
 				t.Errorf("b exited %d", code)
@@ -268,9 +316,8 @@ func TestFailoverPause(t *testing.T) {
 	stateDir := filepath.Join(t.TempDir(), "state")
 	a, b := clusterSetup(t, etcd, stateDir, basicVendors)
 	a.start(t)
-	a.elected(t, 0, 15*time.Second)
+	a.leads(t)
 	b.start(t)
-	waitUntil(t, 10*time.Second, "a ready as the leader", func() bool { return a.ready() == 200 })
 	if a.ready() != 200 || b.ready() != 503 {
 		t.Fatalf("/readyz: a %d, b %d; want 200 and 503", a.ready(), b.ready())
 	}
@@ -284,7 +331,8 @@ func TestFailoverPause(t *testing.T) {
 	stopped := time.Now()
 	defer a.p.cmd.Process.Signal(syscall.SIGCONT)
 	took := b.elected(t, from, failoverTTL+5*time.Second).Sub(stopped)
-	published(t, stateDir, slots, 60*time.Second)
+	waitUntil(t, 15*time.Second, "b ready as the leader", func() bool { return b.ready() == 200 })
+	published(t, stateDir, ref, slots, 60*time.Second)
 	_, span := recordsByNode(t, stateDir)
 	bFirst := span["b"][0]
 	time.Sleep(failoverTTL - time.Since(stopped) + time.Second) // the pause lasts past the lease, whatever b's speed
@@ -353,7 +401,7 @@ func TestFailoverEtcdDown(t *testing.T) {
 	stateDir := filepath.Join(t.TempDir(), "state")
 	a, b := clusterSetup(t, etcd, stateDir, basicVendors)
 	a.start(t)
-	a.elected(t, 0, 15*time.Second)
+	a.leads(t)
 	b.start(t)
 	// Watch both nodes' /readyz through the whole test.
 	both := make(chan string, 1)
@@ -394,7 +442,8 @@ func TestFailoverEtcdDown(t *testing.T) {
 		t.Errorf("/readyz while etcd is down: a %d, b %d; want 503 and 503", a.ready(), b.ready())
 	}
 	etcd.Start()
-	published(t, stateDir, slots, 60*time.Second)
+	waitUntil(t, 30*time.Second, "a leader again", func() bool { return a.ready() == 200 || b.ready() == 200 })
+	published(t, stateDir, ref, slots, 60*time.Second)
 	deliveredOnce(t, stateDir, b.cfg, ref, slots)
 	select {
 	case at := <-both:
@@ -420,4 +469,77 @@ func statusJSON(t *testing.T, n *node) (st struct{ Node, Role string }) {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// TestFailoverBeforeDeadline: a window is missed only for the takeover
+// time. The daily products' deadline is set to a minute boundary of the
+// real clock (the daemon reads the real clock: the injected "clock" is the
+// configuration's window, put where the test needs it); the extract arrives
+// killAfterDrop before the leader is killed, 30 s before the deadline,
+// while the leader takes the extract or publishes. The other node takes over, takes the extract and publishes
+// every slot rettidig, before the deadline.
+func TestFailoverBeforeDeadline(t *testing.T) {
+	now := time.Now().In(cph)
+	deadline := now.Truncate(time.Minute).Add(time.Minute)
+	if deadline.Sub(now) < 40*time.Second {
+		deadline = deadline.Add(time.Minute)
+	}
+	asOf, today := dates(t, deadline.Sub(now)+2*time.Minute+30*time.Second)
+	if deadline.Add(3*time.Minute).Day() != now.Day() || now.Add(-3*time.Minute).Day() != now.Day() {
+		t.Skip("the window would cross midnight")
+	}
+	etcd := etcdtest.Start(t)
+	src := t.TempDir()
+	ext := filepath.Join(src, "registreringer_"+compact(asOf)+".csv")
+	generate(t, ext, asOf, 20000, 1)
+	refCfg := filepath.Join(src, "ref.toml")
+	writeFileAtomic(t, refCfg, []byte(configTOML(filepath.Join(src, "unused"), "", basicVendors)))
+	ref := computeRef(t, refCfg, ext)
+	slots := ref.slots(today)
+
+	stateDir := filepath.Join(t.TempDir(), "state")
+	a, b := clusterSetup(t, etcd, stateDir, basicVendors)
+	hm := func(t time.Time) string { return t.Format("15:04") }
+	window := fmt.Sprintf("release = %q\ndeadline = %q\ncutoff = %q\n",
+		hm(now.Add(-2*time.Minute)), hm(deadline), hm(deadline.Add(2*time.Minute)))
+	for _, n := range []*node{a, b} {
+		c := string(mustRead(t, n.cfg))
+		for _, p := range []string{"daglig-opdatering", "daglige-beskeder"} {
+			c = strings.Replace(c, "[product."+p+"]\nrelease = \"00:00\"\ndeadline = \"23:58\"\ncutoff = \"23:59\"\n", "[product."+p+"]\n"+window, 1)
+		}
+		writeFileAtomic(t, n.cfg, []byte(c))
+	}
+	a.start(t)
+	a.leads(t)
+	b.start(t)
+	os.MkdirAll(filepath.Join(stateDir, "inbox"), 0o750)
+	time.Sleep(time.Until(deadline.Add(-30*time.Second - killAfterDrop)))
+	from := b.p.mark()
+	drop(t, filepath.Join(stateDir, "inbox"), filepath.Base(ext), ext)
+	time.Sleep(time.Until(deadline.Add(-30 * time.Second)))
+	a.p.kill()
+	killed := time.Now()
+	phase := killPhase(stateDir, slots)
+	took := b.elected(t, from, failoverTTL+5*time.Second).Sub(killed)
+	waitUntil(t, 15*time.Second, "b ready as the leader", func() bool { return b.ready() == 200 })
+	published(t, stateDir, ref, slots, time.Until(deadline)+time.Minute)
+	st, err := readState(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range slots {
+		s := st.Slots[slotKey(t, k)]
+		if s == nil || s.Status != receipt.Leveret || s.Outcome != "rettidig" || !s.Time.Before(deadline) {
+			t.Errorf("slot %s: %+v; want leveret rettidig before %s", k, s, deadline.Format("15:04:05"))
+		}
+	}
+	deliveredOnce(t, stateDir, b.cfg, ref, slots)
+	last := time.Time{}
+	for _, s := range st.Slots {
+		if s.Time.After(last) {
+			last = s.Time
+		}
+	}
+	t.Logf("leader killed 30 s before the deadline (%s); takeover %.2f s; last slot published %.1f s before the deadline",
+		phase, took.Seconds(), deadline.Sub(last).Seconds())
 }

@@ -110,7 +110,7 @@ func openJournal(opt *Options) error {
 		if opt.Clock != nil {
 			now = opt.Clock.Now()
 		}
-		if err := j.Append(context.Background(), &receipt.Record{Event: receipt.Startet, Time: now.UTC(), Version: opt.Version}); err != nil {
+		if err := j.Append(context.Background(), &receipt.Record{Event: receipt.Startet, Time: now.UTC(), Version: opt.Version, Node: opt.Node}); err != nil {
 			return fmt.Errorf("receipts: recording the first start: %w", err)
 		}
 	}
