@@ -79,6 +79,8 @@ func FuzzConfig(f *testing.F) {
 		"[sftp_server]\nmax_startups = \"10:30:60\"\nlogin_grace_time = \"20s\"\nmax_handles = 256\n",
 		"[sftp_server]\nmax_startups = \"9:101:1\"\nlogin_grace_time = \"-1s\"\nmemory_budget_mib = -3\n",
 		"this is not toml",
+		"[cluster]\netcd = [\"http://10.0.0.5:2379\", \"10.0.0.6\"]\nnode = \"a\"\nlease_ttl = \"1h\"\n",
+		"[cluster]\netcd = \"http://h:1\"\nnode = 7\n",
 	} {
 		f.Add([]byte(s))
 	}

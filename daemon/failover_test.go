@@ -56,6 +56,21 @@ func clusterSetup(t *testing.T, etcd *etcdtest.Server, stateDir string, vendors 
 	return mk("a"), mk("b")
 }
 
+// startPair starts nodes a and b on a new state directory, a first, so
+// that a leads, and returns once b runs too.
+func startPair(t *testing.T, etcd *etcdtest.Server) (stateDir string, a, b *node) {
+	t.Helper()
+	stateDir = filepath.Join(t.TempDir(), "state")
+	a, b = clusterSetup(t, etcd, stateDir, basicVendors)
+	a.start(t)
+	a.leads(t)
+	b.start(t)
+	if err := os.MkdirAll(filepath.Join(stateDir, "inbox"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	return stateDir, a, b
+}
+
 func (n *node) start(t *testing.T) {
 	t.Helper()
 	n.p = startDaemon(t, n.cfg, false)
@@ -87,6 +102,21 @@ func (n *node) leads(t *testing.T) {
 	t.Helper()
 	n.elected(t, 0, 15*time.Second)
 	waitUntil(t, 15*time.Second, n.name+" ready as the leader", func() bool { return n.ready() == 200 })
+}
+
+// failoverFixture starts etcd and writes an extract of as-of date asOf
+// with that many citizens, and what `leverance compute` makes of it: the
+// files due on today and their slots.
+func failoverFixture(t *testing.T, asOf, today time.Time, citizens int) (*etcdtest.Server, string, outputs, []string) {
+	t.Helper()
+	etcd := etcdtest.Start(t)
+	src := t.TempDir()
+	ext := filepath.Join(src, "registreringer_"+compact(asOf)+".csv")
+	generate(t, ext, asOf, citizens, 1)
+	refCfg := filepath.Join(src, "ref.toml")
+	writeFileAtomic(t, refCfg, []byte(configTOML(filepath.Join(src, "unused"), "", basicVendors)))
+	ref := computeRef(t, refCfg, ext)
+	return etcd, ext, ref, ref.slots(today)
 }
 
 // recordsByNode reads the receipts and returns them with the seq of each
@@ -183,14 +213,7 @@ func TestFailoverKill(t *testing.T) {
 		runs = n
 	}
 	asOf, today := dates(t, time.Duration(runs)*25*time.Second+time.Minute)
-	etcd := etcdtest.Start(t)
-	src := t.TempDir()
-	ext := filepath.Join(src, "registreringer_"+compact(asOf)+".csv")
-	generate(t, ext, asOf, 20000, 1)
-	refCfg := filepath.Join(src, "ref.toml")
-	writeFileAtomic(t, refCfg, []byte(configTOML(filepath.Join(src, "unused"), "", basicVendors)))
-	ref := computeRef(t, refCfg, ext)
-	slots := ref.slots(today)
+	etcd, ext, ref, slots := failoverFixture(t, asOf, today, 20000)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 17))
 	var takeovers []float64
 	phases := map[string]int{}
@@ -198,12 +221,7 @@ func TestFailoverKill(t *testing.T) {
 	// the kills land uniformly in that span.
 	var span, pubStart time.Duration
 	t.Run("uncrashed", func(t *testing.T) {
-		stateDir := filepath.Join(t.TempDir(), "state")
-		a, b := clusterSetup(t, etcd, stateDir, basicVendors)
-		a.start(t)
-		a.leads(t)
-		b.start(t)
-		os.MkdirAll(filepath.Join(stateDir, "inbox"), 0o750)
+		stateDir, a, _ := startPair(t, etcd)
 		at := drop(t, filepath.Join(stateDir, "inbox"), filepath.Base(ext), ext)
 		published(t, stateDir, ref, slots, 60*time.Second)
 		span = time.Since(at)
@@ -223,13 +241,8 @@ func TestFailoverKill(t *testing.T) {
 			delay = pubStart + time.Duration(rng.Int64N(int64(span-pubStart)))
 		}
 		ok := t.Run(fmt.Sprintf("run%d", run), func(t *testing.T) {
-			stateDir := filepath.Join(t.TempDir(), "state")
-			a, b := clusterSetup(t, etcd, stateDir, basicVendors)
-			a.start(t)
-			a.leads(t)
-			b.start(t)
-			os.MkdirAll(filepath.Join(stateDir, "inbox"), 0o750)
-			drop(t, filepath.Join(stateDir, "inbox"), filepath.Base(ext), ext)
+			stateDir, a, b := startPair(t, etcd)
+					drop(t, filepath.Join(stateDir, "inbox"), filepath.Base(ext), ext)
 			time.Sleep(delay) // the kill point: during intake or publication, or after
 			from := b.p.mark()
 			a.p.kill()
@@ -304,24 +317,12 @@ func killPhase(stateDir string, slots []string) string {
 // leader answers 200.
 func TestFailoverPause(t *testing.T) {
 	asOf, today := dates(t, 2*time.Minute)
-	etcd := etcdtest.Start(t)
-	src := t.TempDir()
-	ext := filepath.Join(src, "registreringer_"+compact(asOf)+".csv")
-	generate(t, ext, asOf, 20000, 1)
-	refCfg := filepath.Join(src, "ref.toml")
-	writeFileAtomic(t, refCfg, []byte(configTOML(filepath.Join(src, "unused"), "", basicVendors)))
-	ref := computeRef(t, refCfg, ext)
-	slots := ref.slots(today)
+	etcd, ext, ref, slots := failoverFixture(t, asOf, today, 20000)
 
-	stateDir := filepath.Join(t.TempDir(), "state")
-	a, b := clusterSetup(t, etcd, stateDir, basicVendors)
-	a.start(t)
-	a.leads(t)
-	b.start(t)
+	stateDir, a, b := startPair(t, etcd)
 	if a.ready() != 200 || b.ready() != 503 {
 		t.Fatalf("/readyz: a %d, b %d; want 200 and 503", a.ready(), b.ready())
 	}
-	os.MkdirAll(filepath.Join(stateDir, "inbox"), 0o750)
 	from := b.p.mark()
 	drop(t, filepath.Join(stateDir, "inbox"), filepath.Base(ext), ext)
 	time.Sleep(50 * time.Millisecond) // a has taken the file and computes it
@@ -373,6 +374,17 @@ func TestFailoverPause(t *testing.T) {
 	if st := statusJSON(t, b); st.Node != "b" || st.Role != "leader" {
 		t.Errorf("b /status.json node %q role %q, want b leader", st.Node, st.Role)
 	}
+	for n, want := range map[*node][]string{
+		a: {`leverance_cluster_leader{node="a"} 0`, `leverance_cluster_leadership_lost_total{node="a"} 1`},
+		b: {`leverance_cluster_leader{node="b"} 1`, `leverance_cluster_leadership_changes_total{node="b"} 1`},
+	} {
+		m := metricsText(t, n)
+		for _, w := range want {
+			if !strings.Contains(m, w+"\n") {
+				t.Errorf("%s /metrics lacks %s", n.name, w)
+			}
+		}
+	}
 	refused := 0
 	for _, l := range a.p.log()[aMark:] {
 		if strings.Contains(l.text, "step not taken") {
@@ -389,20 +401,9 @@ func TestFailoverPause(t *testing.T) {
 // 200 at once; when etcd is back, one node leads and delivers.
 func TestFailoverEtcdDown(t *testing.T) {
 	asOf, today := dates(t, 2*time.Minute)
-	etcd := etcdtest.Start(t)
-	src := t.TempDir()
-	ext := filepath.Join(src, "registreringer_"+compact(asOf)+".csv")
-	generate(t, ext, asOf, 2000, 1)
-	refCfg := filepath.Join(src, "ref.toml")
-	writeFileAtomic(t, refCfg, []byte(configTOML(filepath.Join(src, "unused"), "", basicVendors)))
-	ref := computeRef(t, refCfg, ext)
-	slots := ref.slots(today)
+	etcd, ext, ref, slots := failoverFixture(t, asOf, today, 2000)
 
-	stateDir := filepath.Join(t.TempDir(), "state")
-	a, b := clusterSetup(t, etcd, stateDir, basicVendors)
-	a.start(t)
-	a.leads(t)
-	b.start(t)
+	stateDir, a, b := startPair(t, etcd)
 	// Watch both nodes' /readyz through the whole test.
 	both := make(chan string, 1)
 	stop := make(chan struct{})
@@ -432,7 +433,6 @@ func TestFailoverEtcdDown(t *testing.T) {
 	if d := l.seen.Sub(down); d > failoverTTL {
 		t.Errorf("the leader stopped acting %v after etcd went away; the lease is %v", d, failoverTTL)
 	}
-	os.MkdirAll(filepath.Join(stateDir, "inbox"), 0o750)
 	drop(t, filepath.Join(stateDir, "inbox"), filepath.Base(ext), ext)
 	time.Sleep(2 * failoverTTL) // etcd away for three leases in all
 	if ns := names(filepath.Join(stateDir, "inbox")); len(ns) != 1 {
@@ -488,14 +488,7 @@ func TestFailoverBeforeDeadline(t *testing.T) {
 	if deadline.Add(3*time.Minute).Day() != now.Day() || now.Add(-3*time.Minute).Day() != now.Day() {
 		t.Skip("the window would cross midnight")
 	}
-	etcd := etcdtest.Start(t)
-	src := t.TempDir()
-	ext := filepath.Join(src, "registreringer_"+compact(asOf)+".csv")
-	generate(t, ext, asOf, 20000, 1)
-	refCfg := filepath.Join(src, "ref.toml")
-	writeFileAtomic(t, refCfg, []byte(configTOML(filepath.Join(src, "unused"), "", basicVendors)))
-	ref := computeRef(t, refCfg, ext)
-	slots := ref.slots(today)
+	etcd, ext, ref, slots := failoverFixture(t, asOf, today, 20000)
 
 	stateDir := filepath.Join(t.TempDir(), "state")
 	a, b := clusterSetup(t, etcd, stateDir, basicVendors)
@@ -512,7 +505,6 @@ func TestFailoverBeforeDeadline(t *testing.T) {
 	a.start(t)
 	a.leads(t)
 	b.start(t)
-	os.MkdirAll(filepath.Join(stateDir, "inbox"), 0o750)
 	time.Sleep(time.Until(deadline.Add(-30*time.Second - killAfterDrop)))
 	from := b.p.mark()
 	drop(t, filepath.Join(stateDir, "inbox"), filepath.Base(ext), ext)
@@ -542,4 +534,19 @@ func TestFailoverBeforeDeadline(t *testing.T) {
 	}
 	t.Logf("leader killed 30 s before the deadline (%s); takeover %.2f s; last slot published %.1f s before the deadline",
 		phase, took.Seconds(), deadline.Sub(last).Seconds())
+}
+
+// metricsText reads the node's /metrics.
+func metricsText(t *testing.T, n *node) string {
+	t.Helper()
+	resp, err := http.Get("http://" + n.http + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sync/errgroup"
 
 	"leverance/cluster"
 	"leverance/receipt"
@@ -91,11 +90,7 @@ func runCluster(ctx context.Context, opt RunOptions) error {
 	}
 	opt.Log.Info("cluster node ready; campaigning for leadership", "node", cc.Node, "etcd", fmt.Sprint(cc.Etcd),
 		"lease_ttl", cc.TTL().String(), "state_dir", se.layout.Dir)
-	g, gctx := errgroup.WithContext(ctx)
-	for _, c := range d.components {
-		g.Go(func() error { return c.Run(gctx) })
-	}
-	err = g.Wait()
+	err = runAll(ctx, d.components)
 	opt.Log.Info("daemon stopped")
 	return err
 }
@@ -191,11 +186,7 @@ func (l *leadership) lead(ctx context.Context, term *cluster.Term) error {
 		l.metrics.leader.Set(0)
 		l.workers.Store(nil)
 	}()
-	g, gctx := errgroup.WithContext(tctx)
-	for _, c := range w.components() {
-		g.Go(func() error { return c.Run(gctx) })
-	}
-	err = g.Wait()
+	err = runAll(tctx, w.components())
 	if err == nil && ctx.Err() == nil {
 		err = fmt.Errorf("%w: %s", cluster.ErrNotLeader, term.Reason())
 	}

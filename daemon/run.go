@@ -67,13 +67,19 @@ func Run(ctx context.Context, opt RunOptions) error {
 		opt.Ready(e, d.httpAddr)
 	}
 	opt.Log.Info("daemon ready", "state_dir", e.layout.Dir, "inbox", e.layout.Inbox(), "vendors", len(e.Config().Vendor))
-	g, gctx := errgroup.WithContext(ctx)
-	for _, c := range d.components {
-		g.Go(func() error { return c.Run(gctx) })
-	}
-	err = g.Wait()
+	err = runAll(ctx, d.components)
 	opt.Log.Info("daemon stopped")
 	return err
+}
+
+// runAll runs the components under one context until all have returned: the
+// first that fails stops the others, and its error is returned.
+func runAll(ctx context.Context, cs []component) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for _, c := range cs {
+		g.Go(func() error { return c.Run(gctx) })
+	}
+	return g.Wait()
 }
 
 func (opt *RunOptions) defaults() {
