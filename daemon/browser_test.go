@@ -146,8 +146,6 @@ func TestBrowserStatusPage(t *testing.T) {
 	}
 	browser := chromium(t)
 	today := daytime(t)
-	asOf := today.AddDate(0, 0, -1)
-
 	dir := t.TempDir()
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`state_dir = %q
 
@@ -178,12 +176,46 @@ listen = "127.0.0.1:0"
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logBuf lockedBuffer
-	defer func() {
-		if t.Failed() {
-			t.Logf("daemon log:\n%s", tail(logBuf.String(), 60))
-		}
-	}()
+	e, base, running := browserDaemon(t, cfg)
+	dropYesterday(t, cfg, today.AddDate(0, 0, -1))
+	waitDelivered(t, e)
+
+	artifacts := os.Getenv("LEVERANCE_ARTIFACTS")
+	if artifacts == "" {
+		artifacts = t.TempDir()
+	}
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	checkBrowserDOM(t, browser, base, e, today, artifacts)
+
+	// A screenshot, kept for people to look at.
+	shot := filepath.Join(artifacts, "status-page.png")
+	os.Remove(shot)
+	runChromium(t, browser, base+"/", "--screenshot="+shot, "--window-size=1200,2000")
+	png, err := os.ReadFile(shot)
+	if err != nil {
+		t.Fatalf("no screenshot: %v", err)
+	}
+	if !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) || len(png) < 10<<10 {
+		t.Errorf("screenshot %s: %d bytes, want a PNG of more than 10 KB", shot, len(png))
+	}
+	t.Logf("screenshot %s (%d bytes)", shot, len(png))
+	client := &http.Client{Timeout: 10 * time.Second}
+	for _, width := range []int{375, 1280} {
+		checkLayout(t, browser, client, base, width, artifacts)
+	}
+	if !running() {
+		t.Error("the daemon stopped before the end of the test")
+	}
+}
+
+// browserDaemon runs the daemon (Run) on cfg until the test ends and
+// returns its engine, the status page's base URL, and whether it still
+// runs. Its log is shown when the test fails.
+func browserDaemon(t *testing.T, cfg *config.Config) (*Engine, string, func() bool) {
+	t.Helper()
+	logBuf := &lockedBuffer{}
 	ctx, stop := context.WithCancel(context.Background())
 	type started struct {
 		e    *Engine
@@ -193,12 +225,12 @@ listen = "127.0.0.1:0"
 	runErr := make(chan error, 1)
 	go func() {
 		runErr <- Run(ctx, RunOptions{
-			Options: Options{Config: cfg, Version: "browser-test", Log: slog.New(slog.NewTextHandler(&logBuf, nil))},
+			Options: Options{Config: cfg, Version: "browser-test", Log: slog.New(slog.NewTextHandler(logBuf, nil))},
 			Rescan:  time.Second,
 			Ready:   func(e *Engine, addr net.Addr) { readyc <- started{e, addr} },
 		})
 	}()
-	defer func() {
+	t.Cleanup(func() {
 		stop()
 		select {
 		case err := <-runErr:
@@ -208,7 +240,10 @@ listen = "127.0.0.1:0"
 		case <-time.After(30 * time.Second):
 			t.Error("Run did not return within 30 s of the stop")
 		}
-	}()
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", tail(logBuf.String(), 60))
+		}
+	})
 	var s started
 	select {
 	case s = <-readyc:
@@ -227,8 +262,13 @@ listen = "127.0.0.1:0"
 	} else {
 		resp.Body.Close()
 	}
+	return s.e, base, func() bool { return !errors.Is(ctx.Err(), context.Canceled) }
+}
 
-	// Yesterday's extract, dropped as writers must: a hidden name, a rename.
+// dropYesterday drops the example extract into the inbox as the extract of
+// asOf, as writers must: a hidden name, a rename.
+func dropYesterday(t *testing.T, cfg *config.Config, asOf time.Time) {
+	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "testdata", "basic", "registreringer_20160121.csv"))
 	if err != nil {
 		t.Fatal(err)
@@ -241,11 +281,15 @@ listen = "127.0.0.1:0"
 	if err := os.Rename(filepath.Join(inbox, "."+name+".tmp"), filepath.Join(inbox, name)); err != nil {
 		t.Fatal(err)
 	}
+}
 
-	// Wait for every delivery of the day, as the public status shows it.
+// waitDelivered waits for every delivery of the day, as the public status
+// shows it.
+func waitDelivered(t *testing.T, e *Engine) {
+	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		st, err := s.e.Status()
+		st, err := e.Status()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -259,23 +303,20 @@ listen = "127.0.0.1:0"
 			if !dailyDelivered.MatchString(st.Daily) {
 				t.Fatalf("daily line %q, want %s", st.Daily, dailyDelivered)
 			}
-			break
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no delivery within 60 s: daily %q (%s), daglig-opdatering %q", st.Daily, st.DailyWhy, opd)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
 
-	artifacts := os.Getenv("LEVERANCE_ARTIFACTS")
-	if artifacts == "" {
-		artifacts = t.TempDir()
-	}
-	if err := os.MkdirAll(artifacts, 0o755); err != nil {
-		t.Fatal(err)
-	}
-
-	// The DOM as the browser built it.
+// checkBrowserDOM checks the DOM as the browser built it (kept in
+// artifacts): the box holds the status's line, the detail and the calendar
+// are right, the markup is accessible, and no CPR number shows.
+func checkBrowserDOM(t *testing.T, browser, base string, e *Engine, today time.Time, artifacts string) {
+	t.Helper()
 	dom := runChromium(t, browser, base+"/", "--dump-dom")
 	if err := os.WriteFile(filepath.Join(artifacts, "status-page.dom.html"), dom, 0o644); err != nil {
 		t.Fatal(err)
@@ -291,7 +332,7 @@ listen = "127.0.0.1:0"
 	if !dailyDelivered.MatchString(box.text()) {
 		t.Errorf("the box (id=daily) in the browser: %q, want a line matching %s", box.text(), dailyDelivered)
 	}
-	if st, err := s.e.Status(); err == nil && box.text() != st.Daily {
+	if st, err := e.Status(); err == nil && box.text() != st.Daily {
 		t.Errorf("the box says %q, the status %q", box.text(), st.Daily)
 	}
 	if w := doc.byID("weekly"); w == nil || w.text() == "" {
@@ -301,25 +342,6 @@ listen = "127.0.0.1:0"
 	checkAccessible(t, doc)
 	if cprLike.Match(dom) {
 		t.Error("the page holds something like a CPR number")
-	}
-
-	// A screenshot, kept for people to look at.
-	shot := filepath.Join(artifacts, "status-page.png")
-	os.Remove(shot)
-	runChromium(t, browser, base+"/", "--screenshot="+shot, "--window-size=1200,2000")
-	png, err := os.ReadFile(shot)
-	if err != nil {
-		t.Fatalf("no screenshot: %v", err)
-	}
-	if !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) || len(png) < 10<<10 {
-		t.Errorf("screenshot %s: %d bytes, want a PNG of more than 10 KB", shot, len(png))
-	}
-	t.Logf("screenshot %s (%d bytes)", shot, len(png))
-	for _, width := range []int{375, 1280} {
-		checkLayout(t, browser, client, base, width, artifacts)
-	}
-	if errors.Is(ctx.Err(), context.Canceled) {
-		t.Error("the daemon stopped before the end of the test")
 	}
 }
 
