@@ -1,6 +1,7 @@
 package receipt
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -10,7 +11,7 @@ import (
 
 // writeLog writes a log with the signing key skey holding the records
 // named by files, in order.
-func writeLog(t *testing.T, skey string, files []string) (dir string, l *Log) {
+func writeLog(t testing.TB, skey string, files []string) (dir string, l *Log) {
 	t.Helper()
 	dir = t.TempDir()
 	l, err := OpenLog(dir, skey, quiet())
@@ -115,4 +116,29 @@ func TestCheckSavedEditedLog(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzCheckSaved: whatever a vendor sends as its saved checkpoint, the
+// check neither panics nor errs, and passes only for a checkpoint the log's
+// key signed over records the log still holds.
+func FuzzCheckSaved(f *testing.F) {
+	skey, vkey, err := GenerateKey("leverance-test")
+	if err != nil {
+		f.Fatal(err)
+	}
+	dir, l := writeLog(f, skey, names(5))
+	genuine, _ := l.Checkpoint()
+	f.Add(genuine)
+	f.Add([]byte("leverance-test\n5\nAAAA\n\n— leverance-test AAAA\n"))
+	f.Add([]byte(strings.Replace(string(genuine), "\n5\n", "\n9\n", 1)))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, saved []byte) {
+		res, err := CheckSaved(dir, vkey, saved)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.OK() && !bytes.Equal(saved, genuine) && res.Size > 5 {
+			t.Fatalf("passed a checkpoint of %d records for a log of 5", res.Size)
+		}
+	})
 }
