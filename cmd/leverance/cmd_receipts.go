@@ -126,7 +126,7 @@ func receiptsList(sub string, args []string, stdout, stderr io.Writer) int {
 	cfgPath := configFlag(fs)
 	product := fs.String("product", "", "only this `product`")
 	vendor := fs.String("vendor", "", "only this `vendor`")
-	event := fs.String("event", "", "only this `event` (modtaget, afvist, beregnet, leveret, udeladt, hentet, fejl, operatoer, slettet)")
+	event := fs.String("event", "", "only this `event` (startet, modtaget, afvist, beregnet, leveret, udeladt, hentet, fejl, operatoer, slettet)")
 	outcome := fs.String("outcome", "", "only this `outcome` (rettidig, forsinket, genlevering)")
 	from := fs.String("from", "", "delivery days from `YYYY-MM-DD`")
 	to := fs.String("to", "", "delivery days to `YYYY-MM-DD`")
