@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -35,10 +36,11 @@ const failoverTTL = 3 * time.Second
 // the extract arrived: while it computes 20,000 citizens or publishes.
 const killAfterDrop = 150 * time.Millisecond
 
-// node is one cluster node of a test: its configuration and status port.
+// node is one cluster node of a test: its configuration, status port and
+// SFTP port.
 type node struct {
-	name, cfg, http string
-	p               *proc
+	name, cfg, http, sftp string
+	p                     *proc
 }
 
 // clusterSetup writes the configurations of nodes a and b on stateDir.
@@ -46,9 +48,11 @@ func clusterSetup(t *testing.T, etcd *etcdtest.Server, stateDir string, vendors 
 	t.Helper()
 	dir := t.TempDir()
 	mk := func(name string) *node {
-		n := &node{name: name, cfg: filepath.Join(dir, name+".toml"), http: fmt.Sprintf("127.0.0.1:%d", sshdtest.FreePort(t))}
+		n := &node{name: name, cfg: filepath.Join(dir, name+".toml"), http: fmt.Sprintf("127.0.0.1:%d", sshdtest.FreePort(t)),
+			sftp: fmt.Sprintf("127.0.0.1:%d", sshdtest.FreePort(t))}
 		c := configTOML(stateDir, "", vendors)
 		c = strings.Replace(c, "[http]\nlisten = \"\"", fmt.Sprintf("[http]\nlisten = %q", n.http), 1)
+		c = strings.Replace(c, "[sftp_server]\nlisten = \"\"", fmt.Sprintf("[sftp_server]\nlisten = %q", n.sftp), 1)
 		c += fmt.Sprintf("\n[cluster]\netcd = [%q]\nnode = %q\nlease_ttl = %q\n", etcd.Endpoint, name, failoverTTL.String())
 		writeFileAtomic(t, n.cfg, []byte(c))
 		return n
@@ -87,6 +91,20 @@ func (n *node) ready() int {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// sftpOpen reports whether the node's SFTP port accepts a connection and
+// greets with an SSH banner.
+func (n *node) sftpOpen() bool {
+	c, err := net.DialTimeout("tcp", n.sftp, time.Second)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	banner := make([]byte, 4)
+	_, err = io.ReadFull(c, banner)
+	return err == nil && string(banner) == "SSH-"
 }
 
 // elected waits for the node's next "elected leader" line after from and
@@ -168,6 +186,18 @@ func deliveredOnce(t *testing.T, stateDir, cfg string, ref outputs, slots []stri
 	for _, r := range recs {
 		if r.Node != "a" && r.Node != "b" {
 			t.Errorf("receipt %d (%s) names node %q", r.Seq, r.Event, r.Node)
+		}
+	}
+}
+
+// stopNodes stops the nodes (SIGTERM), which must exit 0: what a leader
+// was doing (a checkpoint copy after the last publication) is finished
+// before the state directory is checked.
+func stopNodes(t *testing.T, nodes ...*node) {
+	t.Helper()
+	for _, n := range nodes {
+		if code, _ := n.p.signal(syscall.SIGTERM, 15*time.Second); code != 0 {
+			t.Errorf("%s exited %d", n.name, code)
 		}
 	}
 }
@@ -256,10 +286,8 @@ func TestFailoverKill(t *testing.T) {
 			}
 			waitUntil(t, 15*time.Second, "b ready as the leader", func() bool { return b.ready() == 200 })
 			published(t, stateDir, ref, slots, 60*time.Second)
+			stopNodes(t, b)
 			deliveredOnce(t, stateDir, b.cfg, ref, slots)
-			if code, _ := b.p.signal(syscall.SIGTERM, 15*time.Second); code != 0 {
-				t.Errorf("b exited %d", code)
-			}
 			if bad := badLines(b.p.log(), "etcd unreachable"); len(bad) > 0 {
 				t.Errorf("b logged errors:\n%s", strings.Join(bad, "\n"))
 			}
@@ -313,8 +341,9 @@ func killPhase(stateDir string, slots []string) string {
 // extract, past its lease; the other node takes over and publishes. Then
 // the paused one is continued (SIGCONT): it finds its lease gone, steps
 // down, and writes nothing — no receipt of it after the new leader's
-// first, no file published twice — and answers /readyz 503 while the new
-// leader answers 200.
+// first, no file published twice — and answers /readyz 503 with its SFTP
+// port closed while the new leader answers 200 and serves SFTP; each
+// node's /status.json and /metrics give its role.
 func TestFailoverPause(t *testing.T) {
 	asOf, today := dates(t, 2*time.Minute)
 	etcd, ext, ref, slots := failoverFixture(t, asOf, today, 20000)
@@ -322,6 +351,9 @@ func TestFailoverPause(t *testing.T) {
 	stateDir, a, b := startPair(t, etcd)
 	if a.ready() != 200 || b.ready() != 503 {
 		t.Fatalf("/readyz: a %d, b %d; want 200 and 503", a.ready(), b.ready())
+	}
+	if !a.sftpOpen() || b.sftpOpen() {
+		t.Fatalf("SFTP port open: a %v, b %v; want the leader's only", a.sftpOpen(), b.sftpOpen())
 	}
 	from := b.p.mark()
 	drop(t, filepath.Join(stateDir, "inbox"), filepath.Base(ext), ext)
@@ -353,6 +385,9 @@ func TestFailoverPause(t *testing.T) {
 	if code := b.ready(); code != 200 {
 		t.Errorf("b /readyz %d, want 200", code)
 	}
+	if a.sftpOpen() || !b.sftpOpen() {
+		t.Errorf("SFTP port open after the take-over: a %v, b %v; want b's only", a.sftpOpen(), b.sftpOpen())
+	}
 	recs, span := recordsByNode(t, stateDir)
 	if s, ok := span["a"]; ok && s[1] > bFirst {
 		for _, r := range recs {
@@ -361,7 +396,6 @@ func TestFailoverPause(t *testing.T) {
 			}
 		}
 	}
-	deliveredOnce(t, stateDir, b.cfg, ref, slots)
 	for _, l := range a.p.log() {
 		if strings.Contains(l.text, `msg=published `) || strings.Contains(l.text, `msg="extract accepted"`) {
 			t.Errorf("the paused node acted: %s", l.text)
@@ -385,6 +419,8 @@ func TestFailoverPause(t *testing.T) {
 			}
 		}
 	}
+	stopNodes(t, a, b)
+	deliveredOnce(t, stateDir, b.cfg, ref, slots)
 	refused := 0
 	for _, l := range a.p.log()[aMark:] {
 		if strings.Contains(l.text, "step not taken") {
@@ -444,6 +480,7 @@ func TestFailoverEtcdDown(t *testing.T) {
 	etcd.Start()
 	waitUntil(t, 30*time.Second, "a leader again", func() bool { return a.ready() == 200 || b.ready() == 200 })
 	published(t, stateDir, ref, slots, 60*time.Second)
+	stopNodes(t, a, b)
 	deliveredOnce(t, stateDir, b.cfg, ref, slots)
 	select {
 	case at := <-both:
@@ -525,6 +562,7 @@ func TestFailoverBeforeDeadline(t *testing.T) {
 			t.Errorf("slot %s: %+v; want leveret rettidig before %s", k, s, deadline.Format("15:04:05"))
 		}
 	}
+	stopNodes(t, b)
 	deliveredOnce(t, stateDir, b.cfg, ref, slots)
 	last := time.Time{}
 	for _, s := range st.Slots {
