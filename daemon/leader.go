@@ -137,9 +137,11 @@ func (l *leadership) Run(ctx context.Context) error {
 			term.Resign(context.Background())
 			return err
 		}
-		log.Warn("stepped down: this node's work has stopped; campaigning again", "node", l.role.node, "err", fmt.Sprint(err))
 		term.Resign(context.Background())
-		if !errors.Is(err, cluster.ErrNotLeader) {
+		if errors.Is(err, cluster.ErrNotLeader) {
+			log.Warn("stepped down: this node's work has stopped; campaigning again", "node", l.role.node, "err", fmt.Sprint(err))
+		} else {
+			log.Error("leading failed: this node resigned and campaigns again after a lease", "node", l.role.node, "err", fmt.Sprint(err))
 			select { // let another node take over
 			case <-ctx.Done():
 			case <-time.After(l.opt.Config.Cluster.TTL()):
@@ -179,8 +181,12 @@ func (l *leadership) lead(ctx context.Context, term *cluster.Term) error {
 		return err
 	}
 	l.workers.Store(w)
-	l.role.leading.Store(true)
-	l.metrics.leader.Set(1)
+	select {
+	case <-term.Lost(): // lost while recovering: the workers return at once
+	default:
+		l.role.leading.Store(true)
+		l.metrics.leader.Set(1)
+	}
 	defer func() {
 		l.role.leading.Store(false)
 		l.metrics.leader.Set(0)
