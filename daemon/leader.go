@@ -208,7 +208,16 @@ func (l *leadership) build(ctx context.Context, fence func(string) error) (*work
 	opt.Fence = fence
 	opt.Node = l.role.node
 	opt.Sink, opt.NewRecords, opt.Records = nil, nil, nil
-	if err := openJournal(&opt.Options); err != nil {
+	// The receipts log's lock may be held by a former leader that was
+	// frozen in the middle of an append: the take-over waits for it (an
+	// append is never interleaved), and says so.
+	waiting := time.AfterFunc(l.opt.Config.Cluster.TTL(), func() {
+		l.opt.Log.Error("taking over waits for the receipts log's lock: another process holds it — a former leader that is paused or frozen (it writes nothing more once it resumes), or an operator's command",
+			"lock", filepath.Join(opt.Config.Layout().Receipts(), "receipts.lock"))
+	})
+	err := openJournal(&opt.Options)
+	waiting.Stop()
+	if err != nil {
 		return nil, err
 	}
 	opt.Sink.(*journal).log.Fence = func(context.Context) error { return fence("receipt") }
