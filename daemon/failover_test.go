@@ -127,6 +127,7 @@ func (n *node) leads(t *testing.T) {
 // files due on today and their slots.
 func failoverFixture(t *testing.T, asOf, today time.Time, citizens int) (*etcdtest.Server, string, outputs, []string) {
 	t.Helper()
+	binary(t) // skips under -short before etcd is started
 	etcd := etcdtest.Start(t)
 	src := t.TempDir()
 	ext := filepath.Join(src, "registreringer_"+compact(asOf)+".csv")
