@@ -78,6 +78,13 @@ func startPair(t *testing.T, etcd *etcdtest.Server) (stateDir string, a, b *node
 func (n *node) start(t *testing.T) {
 	t.Helper()
 	n.p = startDaemon(t, n.cfg, false)
+	t.Cleanup(func() {
+		for _, l := range n.p.log() {
+			if strings.Contains(l.text, "DATA RACE") || strings.Contains(l.text, "panic:") {
+				t.Errorf("node %s: %s", n.name, l.text)
+			}
+		}
+	})
 	n.p.waitLog(0, 15*time.Second, `msg="cluster node ready`)
 }
 
