@@ -35,7 +35,7 @@ unit:
 	$(GO) test -race -count=1 ./...
 
 # The fast path against the single-goroutine reference on 100,000 citizens
-# (SPEC §11; under -race the unit run uses 2,000).
+# (docs/performance.md; under -race the unit run uses 2,000).
 long:
 	LEVERANCE_LONG=1 $(GO) test -count=1 -run '^TestPipelineMatchesReference$$' ./compute
 
@@ -51,7 +51,7 @@ lint:
 fuzz:
 	GO="$(GO)" FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh ./compute/ ./config/ ./transfer/sftpserver/ ./receipt/ ./packaging/genman/
 
-# The go benchmarks, the national-scale compute benchmark of SPEC §11 and the
+# The go benchmarks, the national-scale compute benchmark of docs/performance.md and the
 # SFTP benchmarks against OpenSSH (scripts/bench-sftp.sh, about 6 minutes)
 # (scripts/bench-compute.sh: generates the extracts once into ./bench, writes
 # its figures into docs/performance.md; CITIZENS=100000 for a quick run).

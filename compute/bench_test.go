@@ -52,7 +52,7 @@ func benchInput(b *testing.B) {
 	b.ResetTimer()
 }
 
-// BenchmarkParse reads and validates the extract (SPEC §1) without computing.
+// BenchmarkParse reads and validates the extract (docs/formats.md#input-registration-extracts) without computing.
 func BenchmarkParse(b *testing.B) {
 	benchInput(b)
 	for b.Loop() {

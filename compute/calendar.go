@@ -2,7 +2,7 @@ package compute
 
 import "sync/atomic"
 
-// Calendar knows the Danish public holidays of SPEC §2.1 and the configured
+// Calendar knows the Danish public holidays of docs/rules.md#calendar and the configured
 // additions and removals. A working day is Monday–Friday that is not a
 // holiday. The zero value is the plain Danish calendar.
 type Calendar struct {
@@ -53,7 +53,7 @@ func Easter(y int) Date {
 }
 
 // IsDanishHoliday reports whether d is a Danish public holiday by the list of
-// SPEC §2.1, without configured changes. Store Bededag was abolished from
+// docs/rules.md#calendar, without configured changes. Store Bededag was abolished from
 // 2024 on.
 func IsDanishHoliday(d Date) bool {
 	y, m, day := d.YMD()

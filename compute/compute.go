@@ -22,7 +22,7 @@ type Job struct {
 	Calendar *Calendar
 	Vendors  []Vendor
 	// Basis is, per vendor name, the snapshot behind the last daglige-beskeder
-	// delivered to it (B of SPEC §4.2). A vendor without one gets a first
+	// delivered to it (B of docs/rules.md#the-daily-messages). A vendor without one gets a first
 	// delivery: B = A − 1 and no comparison.
 	Basis map[string]*Snapshot
 	// Reader options: tolerance and line limit. AsOf is taken from the Job.
@@ -34,7 +34,7 @@ type Job struct {
 	// Snapshot asks Compute to return the snapshot of this extract, to be kept
 	// as the basis of later deliveries.
 	Snapshot bool
-	// ValidateOnly reads and validates the extract (SPEC §1) and computes
+	// ValidateOnly reads and validates the extract (docs/formats.md#input-registration-extracts) and computes
 	// nothing: the rows may be in any order, and the Outcome has only the
 	// report. Vendors and Snapshot are not used.
 	ValidateOnly bool
@@ -64,7 +64,7 @@ type Job struct {
 }
 
 // RepeatsError is returned by Compute when rows may repeat the id of an
-// earlier row (SPEC §1.3) and another run over the same extract is needed
+// earlier row (docs/formats.md#validation-and-the-error-report) and another run over the same extract is needed
 // to settle it: the extract is read once, and repeats are found only at the
 // end (see ids.go). The files written must be discarded; Next gives the Job
 // for the next run.
@@ -107,7 +107,7 @@ type Outcome struct {
 	Files    []FileSum // in vendor order, then product order
 	Snapshot *Snapshot // when Job.Snapshot was set
 	// Citizens counts the citizens in the snapshot; NoPeriod the DP citizens
-	// without a dagpengeperiode (a data-quality warning, SPEC §3.1).
+	// without a dagpengeperiode (a data-quality warning, docs/rules.md#cumulative-unemployment).
 	Citizens, NoPeriod int
 }
 

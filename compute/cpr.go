@@ -3,7 +3,7 @@ package compute
 import "encoding/binary"
 
 // BirthDate returns the birth date encoded in a 10-digit CPR number by the
-// century rules of SPEC §2.2. ok is false when cpr is not 10 digits or the
+// century rules of docs/rules.md#cpr-and-age. ok is false when cpr is not 10 digits or the
 // date does not exist. The number itself never appears in an error.
 func BirthDate(cpr []byte) (birth Date, ok bool) {
 	if len(cpr) != 10 {

@@ -3,7 +3,7 @@ package compute
 import "testing"
 
 func TestBirthDateCentury(t *testing.T) {
-	// SPEC §2.2: 7th digit 0–3 → 19YY; 4 or 9 → 20YY if YY ≤ 36 else 19YY;
+	// docs/rules.md#cpr-and-age: 7th digit 0–3 → 19YY; 4 or 9 → 20YY if YY ≤ 36 else 19YY;
 	// 5–8 → 20YY if YY ≤ 57 else 18YY. DDMM = 0101 throughout.
 	cases := []struct {
 		cpr  string
@@ -158,7 +158,7 @@ func TestAge(t *testing.T) {
 	}
 }
 
-// birthDateRef is BirthDate a byte at a time, as SPEC §2.2 says it.
+// birthDateRef is BirthDate a byte at a time, as docs/rules.md#cpr-and-age says it.
 func birthDateRef(cpr []byte) (Date, bool) {
 	if len(cpr) != 10 {
 		return 0, false

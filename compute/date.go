@@ -6,7 +6,7 @@ import (
 )
 
 // Date is a calendar day in the proleptic Gregorian calendar, counted in days
-// since 1970-01-01. Dates carry no time zone: SPEC dates are local calendar
+// since 1970-01-01. Dates carry no time zone: the rules' dates are local calendar
 // days and all arithmetic on them is on calendar fields.
 type Date int32
 
@@ -91,7 +91,7 @@ func (d Date) Weekday() int {
 }
 
 // AddMonths returns d + k months: the same day of month, clamped to the last
-// day of the target month (SPEC §2.3: 2016-01-31 + 1 month = 2016-02-29).
+// day of the target month (docs/rules.md#month-arithmetic: 2016-01-31 + 1 month = 2016-02-29).
 func (d Date) AddMonths(k int) Date {
 	if d == NoDate {
 		return NoDate

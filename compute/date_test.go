@@ -178,7 +178,7 @@ func TestAddMonths(t *testing.T) {
 		want string
 		why  string
 	}{
-		{"2016-01-31", 1, "2016-02-29", "SPEC §2.3 example: clamp to Feb 29 of a leap year"},
+		{"2016-01-31", 1, "2016-02-29", "docs/rules.md#month-arithmetic example: clamp to Feb 29 of a leap year"},
 		{"2015-01-31", 1, "2015-02-28", "clamp to Feb 28 of a common year"},
 		{"2000-01-31", 1, "2000-02-29", "2000 is a leap year (÷400)"},
 		{"2100-01-31", 1, "2100-02-28", "2100 is not (÷100)"},

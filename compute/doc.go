@@ -1,5 +1,5 @@
 // Package compute turns one registration extract into the per-vendor product
-// files of SPEC §1–§4.
+// files of docs/formats.md and docs/rules.md.
 //
 // It is pure: it reads from readers and writes to writers that the caller
 // hands in, and it knows nothing of files on disk, the clock, the network,
@@ -8,8 +8,8 @@
 //
 // The pipeline is:
 //
-//	Reader (parse + validate §1)  →  Group rows per citizen (cpr)
-//	  →  Evaluate (rules §3, exact integer arithmetic)  →  Products (§4)
+//	Reader (parse + validate)  →  Group rows per citizen (cpr)
+//	  →  Evaluate (rules, exact integer arithmetic)  →  Products
 //
 // Compute runs it on several goroutines (pipeline.go): chunks of whole lines
 // are parsed and evaluated in parallel and written back in order, so the

@@ -5,7 +5,7 @@ package compute
 // with leverance/synth, which imports compute, and an internal test importing
 // it would be an import cycle.
 
-// CumForTest exposes the cumulative-unemployment step function of SPEC §3.1
+// CumForTest exposes the cumulative-unemployment step function of docs/rules.md#cumulative-unemployment
 // (newCum, sum and reach of rules.go).
 type CumForTest struct{ c *cum }
 

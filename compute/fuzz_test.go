@@ -262,7 +262,7 @@ func columnIndexOK(name string) int {
 	return -1
 }
 
-// checkRow checks that an accepted row obeys SPEC §1.2–§1.3.
+// checkRow checks that an accepted row obeys docs/formats.md#content–docs/formats.md#validation-and-the-error-report.
 func checkRow(t *testing.T, r Row, asOf Date) {
 	bad := func(what string) { t.Fatalf("accepted row with %s: %+v", what, r) }
 	if !validID([]byte(r.ID)) {
@@ -661,7 +661,7 @@ func fuzzRows(data []byte, asOf Date) []rowFields {
 // rules and the product writers see far more than FuzzCompute's mostly
 // rejected inputs. Properties: everything is accepted; nothing panics or
 // loops; the products do not depend on the order of the rows in the extract
-// (SPEC §4 orders the output by cpr, row kind and id); streamed and buffered
+// (docs/formats.md#output-the-products orders the output by cpr, row kind and id); streamed and buffered
 // give the same bytes; every date written is a real YYYY-MM-DD.
 func FuzzRules(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 1, 0, 0, 0, 200, 5, 0, 1, 0, 1, 0, 0, 0, 0, 5, 0, 2, 0, 1, 0, 0, 73, 0, 5, 0, 3, 0, 2, 200, 0, 0, 0, 1}, uint16(testAsOf-fuzzEpoch))

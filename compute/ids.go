@@ -8,7 +8,7 @@ import (
 	"sync"
 )
 
-// Repeated ids (SPEC §1.3) in bounded memory.
+// Repeated ids (docs/formats.md#validation-and-the-error-report) in bounded memory.
 //
 // The Reader keeps a map of the hash of every id seen, which at national
 // scale (25 million rows) takes more memory than the whole computation

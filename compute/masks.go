@@ -7,7 +7,7 @@ import (
 
 // Bitmaps of the bytes of a chunk that matter for splitting it into lines
 // and fields: one bit per byte, bit i%64 of word i/64 for byte i. Building
-// them is the inner loop of reading an extract (SPEC §11); on amd64 with
+// them is the inner loop of reading an extract (docs/performance.md); on amd64 with
 // AVX2 it is done 64 bytes at a time by masks_amd64.s, elsewhere eight
 // bytes at a time by masksGo. The lineScanner then reads each line off the
 // bitmaps (see next).

@@ -12,7 +12,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 )
 
-// ExtractName is what an extract's file name says (SPEC §1.1).
+// ExtractName is what an extract's file name says (docs/formats.md#file-name).
 type ExtractName struct {
 	AsOf     Date // the as-of date A
 	Revision int  // 1 without a _N suffix
@@ -44,7 +44,7 @@ func ParseExtractName(name string) (n ExtractName, ok bool) {
 }
 
 // IsTemporaryName reports whether a writer is still writing the file: its
-// name starts with "." or ends in .tmp, .part or .partial (SPEC §1.1).
+// name starts with "." or ends in .tmp, .part or .partial (docs/formats.md#file-name).
 func IsTemporaryName(name string) bool {
 	if strings.HasPrefix(name, ".") {
 		return true

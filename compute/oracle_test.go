@@ -8,7 +8,7 @@ import (
 	"leverance/synth"
 )
 
-// Centi-hour thresholds of SPEC §3.1, written out again from the text.
+// Centi-hour thresholds of docs/rules.md#cumulative-unemployment, written out again from the text.
 const (
 	refM       = 16033 // 1 M = 160,33 h
 	ref222     = 22200
@@ -18,7 +18,7 @@ const (
 	refHorizon = 3650
 )
 
-// reference evaluates SPEC §3 for one citizen day by day, as literally as the
+// reference evaluates docs/rules.md for one citizen day by day, as literally as the
 // text reads, without the step-function shortcuts of rules.go. It returns
 // the fields that Evaluate reports.
 func reference(rows []compute.Row, a compute.Date, cal *compute.Calendar) compute.Result {

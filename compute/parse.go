@@ -7,7 +7,7 @@ import (
 	"unsafe"
 )
 
-// rowParser splits and validates data rows (SPEC §1.3). The Reader has one,
+// rowParser splits and validates data rows (docs/formats.md#validation-and-the-error-report). The Reader has one,
 // and so does every worker of the parallel pipeline: it is the one place
 // where the rules of a valid row are written down.
 type rowParser struct {

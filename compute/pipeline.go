@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 )
 
-// The parallel pipeline of Compute (SPEC §11): the extract is read in
+// The parallel pipeline of Compute (docs/performance.md): the extract is read in
 // chunks of whole lines, each chunk is parsed, validated and evaluated by
 // one of several workers, and one goroutine (the merger) takes the chunks
 // back in order, joins what spans two of them and writes the products.

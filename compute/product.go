@@ -12,14 +12,14 @@ import (
 	"strings"
 )
 
-// Product is one of the three products of SPEC §4.
+// Product is one of the three products of docs/formats.md#output-the-products.
 type Product uint8
 
 // The products.
 const (
-	DagligOpdatering Product = iota // daglig-opdatering, §4.1
-	DagligeBeskeder                 // daglige-beskeder, §4.2
-	Ugeopdatering                   // ugeopdatering, §4.3
+	DagligOpdatering Product = iota // daglig-opdatering, docs/rules.md#the-daily-update
+	DagligeBeskeder                 // daglige-beskeder, docs/rules.md#the-daily-messages
+	Ugeopdatering                   // ugeopdatering, docs/rules.md#the-weekly-update
 	NumProducts
 )
 
@@ -64,7 +64,7 @@ func (p Product) FileName(asOf Date) string {
 	return p.String() + "_" + asOf.AddDays(1).Compact() + ".csv"
 }
 
-// Vendor is a receiver of products (SPEC §6.1), as far as compute needs it.
+// Vendor is a receiver of products (docs/operations.md#onboarding-a-vendor), as far as compute needs it.
 type Vendor struct {
 	Name     string
 	All      bool // serves every municipality ("*")
@@ -192,7 +192,7 @@ func (pw *piece) dagligOpdatering(r *Result) {
 	pw.rows++
 }
 
-// Kinds of daglige-beskeder rows, in their sort order (SPEC §4.2).
+// Kinds of daglige-beskeder rows, in their sort order (docs/rules.md#the-daily-messages).
 const (
 	beskedNY = iota
 	beskedIndkaldelse

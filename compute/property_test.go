@@ -49,7 +49,7 @@ func citizens(t testing.TB, data []byte, asOf compute.Date) map[[10]byte][]compu
 	}
 }
 
-// period is P of SPEC §3.1: the latest DAGPENGEPERIODE with fra ≤ A.
+// period is P of docs/rules.md#cumulative-unemployment: the latest DAGPENGEPERIODE with fra ≤ A.
 func period(rows []compute.Row, asOf compute.Date) compute.Date {
 	p := compute.NoDate
 	for _, r := range rows {
@@ -60,7 +60,7 @@ func period(rows []compute.Row, asOf compute.Date) compute.Date {
 	return p
 }
 
-// rate is the rate of SPEC §3.1 on day x, straight from the definition: the
+// rate is the rate of docs/rules.md#cumulative-unemployment on day x, straight from the definition: the
 // largest timer of the LEDIG rows covering x, or 0.
 func rate(rows []compute.Row, x compute.Date) int64 {
 	var m int64
@@ -188,7 +188,7 @@ func testVendors() []compute.Vendor {
 // is sorted and streamed or shuffled and buffered, for every product and
 // vendor, with a basis snapshot (also computed from a sorted and a shuffled
 // extract: the same) so that daglige-beskeder holds every kind of row; and
-// every FileSum describes exactly the bytes written (SPEC §4).
+// every FileSum describes exactly the bytes written (docs/formats.md#output-the-products).
 func TestPropertyShuffle(t *testing.T) {
 	cal := compute.NewCalendar(nil, nil)
 	n := 3000

@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 )
 
-// Columns are the extract's columns (SPEC §1.2); the header may name them in
+// Columns are the extract's columns (docs/formats.md#content); the header may name them in
 // any order.
 var Columns = []string{"id", "cpr", "type", "kommune", "fra", "til", "timer", "kode", "registreret"}
 
@@ -37,7 +37,7 @@ const (
 type ReaderOptions struct {
 	// AsOf is the extract's as-of date A (from its name).
 	AsOf Date
-	// MaxRejectedRows is the tolerance of SPEC §1.4: an extract with at most
+	// MaxRejectedRows is the tolerance of docs/formats.md#validation-and-the-error-report: an extract with at most
 	// this many invalid rows is accepted without them. 0 rejects any.
 	MaxRejectedRows int
 	// MaxLineBytes bounds a line; a longer one is an invalid row. 0 means

@@ -145,7 +145,7 @@ type rejectCase struct {
 }
 
 // rejectCases are extracts that must be rejected, each for one reason
-// (SPEC §1.2–§1.4), with the line, column and reason the report must give.
+// (docs/formats.md#content), with the line, column and reason the report must give.
 // They also seed FuzzReader.
 func rejectCases() []rejectCase {
 	type tc = rejectCase
@@ -162,7 +162,7 @@ func rejectCases() []rejectCase {
 	}
 	noKode := "kg1;1005801234;KONTAKTGRUPPE;101;2015-10-01;;;2015-10-01T09:00:00"
 	return []tc{
-		// Header (§1.2).
+		// Header (docs/formats.md#content).
 		{"missing column", withHeader("id;cpr;type;kommune;fra;til;timer;registreret", noKode), 1, "kode", "the column is missing"},
 		{"unknown extra column", withHeader(testHeader+";ekstra", rowKG.String()+";x"), 1, "", `unknown column "ekstra" (field 10)`},
 		{"unknown column with digits", withHeader(testHeader+";1005801234", rowKG.String()+";x"), 1, "", "unknown column (a value with digits, not shown)"},
@@ -172,7 +172,7 @@ func rejectCases() []rejectCase {
 		{"empty file", "", 0, "", "the file is empty"},
 		{"BOM only", "\uFEFF", 1, "", "bad header"},
 
-		// Rows (§1.2, §1.3).
+		// Rows (docs/formats.md#content).
 		{"too many fields", testHeader + "\n" + rowKG.String() + "\n" + rowDP.String() + ";\nSLUT;2\n", 3, "", "has 10 fields, the header has 9"},
 		{"too few fields", testHeader + "\n" + rowKG.String() + "\n" + strings.Join(rowDP[:8], ";") + "\nSLUT;2\n", 3, "", "has 8 fields, the header has 9"},
 		bad("id too long", rowKG.with("id", strings.Repeat("a", 41)), "id", "1–40 characters"),
@@ -240,7 +240,7 @@ func rejectCases() []rejectCase {
 		{"huge last line without newline", testHeader + "\n" + rowKG.String() + "\n" + long.String(), 3, "", "no trailer line"},
 		{"blank line", testHeader + "\n" + rowKG.String() + "\n\n" + rowDP.String() + "\nSLUT;3\n", 3, "", "has 1 fields, the header has 9"},
 
-		// Trailer (§1.1).
+		// Trailer (docs/formats.md#file-name).
 		{"missing trailer", testHeader + "\n" + rowKG.String() + "\n" + rowDP.String() + "\n", 3, "", "no trailer line SLUT;<number of data rows> at the end: the file is truncated"},
 		{"truncated in a row", testHeader + "\n" + rowKG.String() + "\n" + rowDP.String()[:20], 3, "", "the file is truncated"},
 		{"header only", testHeader + "\n", 1, "", "no trailer line"},

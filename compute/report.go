@@ -32,7 +32,7 @@ func (p Problem) String() string {
 	return b.String()
 }
 
-// Report is the outcome of validating an extract (SPEC §1.3–§1.4).
+// Report is the outcome of validating an extract (docs/formats.md#validation-and-the-error-report).
 type Report struct {
 	File         string    // the extract's file name, set by the caller
 	Rows         int       // data rows read (valid or not)

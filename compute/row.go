@@ -1,6 +1,6 @@
 package compute
 
-// Type is the kind of a registration row (SPEC §1.2).
+// Type is the kind of a registration row (docs/formats.md#content).
 type Type uint8
 
 // The registration types.
@@ -56,7 +56,7 @@ func parseType(b []byte) Type {
 // Group is a kontaktgruppe (target group), the code of a KONTAKTGRUPPE row.
 type Group uint8
 
-// The kontaktgrupper of SPEC §1.2.
+// The kontaktgrupper of docs/formats.md#content.
 const (
 	GroupNone Group = iota
 	GroupDP

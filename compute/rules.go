@@ -5,7 +5,7 @@ import (
 	"sort"
 )
 
-// Thresholds of SPEC §3.1 in centi-hours.
+// Thresholds of docs/rules.md#cumulative-unemployment in centi-hours.
 const (
 	hoursWeek      = 3700   // 1 week = 37 h
 	hoursMonth     = 16033  // 1 M = 160,33 h
@@ -15,10 +15,10 @@ const (
 	hours16Months  = 256528 // 16 M
 	horizonDays    = 3650   // a date later than A + 3650 days is empty
 	minActivation  = 14     // days an activation must last to count
-	interviewsRule = 6      // from this many interviews on, §3.2's second rule
+	interviewsRule = 6      // from this many interviews on, docs/rules.md#guiding-interview-date's second rule
 )
 
-// Result is what the rules of SPEC §3 give for one citizen on as-of date A.
+// Result is what the rules of docs/rules.md give for one citizen on as-of date A.
 type Result struct {
 	CPR        [10]byte
 	InSnapshot bool   // a KONTAKTGRUPPE row covers A
@@ -29,9 +29,9 @@ type Result struct {
 	Computed bool
 	HasCum   bool  // DP with a dagpengeperiode: the cumulative fields apply
 	CumSum   int64 // Σ rate(x) for x in [P, A], in centi-hours; cum(A) = CumSum/7
-	N        int   // job interviews counted by §3.2
+	N        int   // job interviews counted by docs/rules.md#guiding-interview-date
 	L        Date  // the latest of them, or NoDate
-	// Due dates after §3.5, and the activation that fulfils §3.4; NoDate = empty.
+	// Due dates after docs/rules.md#adjusting-a-due-date, and the activation that fulfils docs/rules.md#first-activation; NoDate = empty.
 	Vejledende, Faelles, Frist, Opfyldt Date
 	// Rows are the citizen's rows, for the products that list registrations.
 	Rows []Row
@@ -45,7 +45,7 @@ func (r *Result) WeeksCenti() int64 { return roundDiv(r.CumSum, 7*37) }
 
 func roundDiv(a, b int64) int64 { return (2*a + b) / (2 * b) }
 
-// Evaluate applies the rules of SPEC §3 to the rows of one citizen (all rows
+// Evaluate applies the rules of docs/rules.md to the rows of one citizen (all rows
 // with the same cpr) for as-of date asOf. It is a pure function of its
 // arguments.
 func Evaluate(rows []Row, asOf Date, cal *Calendar) Result {
@@ -147,7 +147,7 @@ func evaluateDP(res *Result, rows []Row, asOf Date, cal *Calendar, sc *evalScrat
 		return d
 	}
 
-	// §3.2: vejledende samtaledato (and f, the FAELLES interviews of §3.3).
+	// docs/rules.md#guiding-interview-date: vejledende samtaledato (and f, the FAELLES interviews of docs/rules.md#next-joint-interview).
 	var f int
 	res.N, res.L, f = interviews(rows, p, asOf)
 	var target int64
@@ -158,13 +158,13 @@ func evaluateDP(res *Result, rows []Row, asOf Date, cal *Calendar, sc *evalScrat
 	}
 	res.Vejledende = adjust(within(c.reach(p, target)), rows, cal, false)
 
-	// §3.3: næste fælles samtale.
+	// docs/rules.md#next-joint-interview: næste fælles samtale.
 	if f < 3 {
 		t := [...]int64{hours6Weeks, hours6Months, hours16Months}[f]
 		res.Faelles = adjust(within(c.reach(p, 7*t)), rows, cal, false)
 	}
 
-	// §3.4: førstegangsaktivering.
+	// docs/rules.md#first-activation: førstegangsaktivering.
 	res.Frist = adjust(within(activationDeadline(c, rows[0].CPR[:], p)), rows, cal, true)
 	for i := range rows {
 		r := &rows[i]
@@ -207,7 +207,7 @@ func activationDeadline(c *cum, cpr []byte, p Date) Date {
 	return NoDate
 }
 
-// adjust applies SPEC §3.5 to a due date: out of exemptions (forward to a
+// adjust applies docs/rules.md#adjusting-a-due-date to a due date: out of exemptions (forward to a
 // working day), else back to a working day.
 func adjust(d Date, rows []Row, cal *Calendar, activation bool) Date {
 	if d == NoDate {
@@ -248,7 +248,7 @@ func adjust(d Date, rows []Row, cal *Calendar, activation bool) Date {
 
 // cum is the cumulative unemployment from P as a step function of the daily
 // rate: segments of constant rate, each with the sum before it, in
-// centi-hours (SPEC §3.1). cum(d) in hours is sum(d)/700.
+// centi-hours (docs/rules.md#cumulative-unemployment). cum(d) in hours is sum(d)/700.
 type cum struct {
 	segs []segment
 }

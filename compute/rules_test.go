@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// Every expected value below was worked out by hand from SPEC §2–§3, not by
+// Every expected value below was worked out by hand from docs/rules.md, not by
 // running the code; the arithmetic is in the comment of each case.
 //
 // Notation: P = start of the dagpengeperiode, i = days after P (day P+i is
@@ -179,7 +179,7 @@ func runRuleCases(t *testing.T, cases []ruleCase) {
 	}
 }
 
-// TestRulesBase: the base citizen and the §3.2 rule for n = 0…5.
+// TestRulesBase: the base citizen and the docs/rules.md#guiding-interview-date rule for n = 0…5.
 func TestRulesDPInterviewsUnderSix(t *testing.T) {
 	// Interviews on Jan 5, 6, 7, 8, 11 (all in [P, A] = [Jan 4, Jan 20]).
 	iv := []Row{job("s1", "2016-01-05"), job("s2", "2016-01-06"), job("s3", "2016-01-07"), job("s4", "2016-01-08"), job("s5", "2016-01-11")}
@@ -451,7 +451,7 @@ func TestRulesDPActivationAge(t *testing.T) {
 }
 
 func TestRulesExemptions(t *testing.T) {
-	// Base citizen, raw dates before §3.5: Vejledende Wed 2016-02-03, Faelles Sun 2016-02-14,
+	// Base citizen, raw dates before docs/rules.md#adjusting-a-due-date: Vejledende Wed 2016-02-03, Faelles Sun 2016-02-14,
 	// Frist Sun 2016-04-03 (after step 2: Feb 3, Feb 12, Apr 1).
 	runRuleCases(t, []ruleCase{
 		// Feb 1–5 covers Feb 3 → E + 1 = Sat Feb 6 → forward to Mon 2016-02-08.
@@ -525,11 +525,11 @@ func TestRulesOpfyldt(t *testing.T) {
 		d("earliest", "2016-02-15", akt("a2", "2016-03-01", ""), akt("a1", "2016-02-15", "2016-02-28")),
 		// A short one first (Jan 10–22, 13 days), then a qualifying one (Jan 25 – Feb 7, 14 days).
 		d("short then long", "2016-01-25", akt("a1", "2016-01-10", "2016-01-22"), akt("a2", "2016-01-25", "2016-02-07")),
-		// Opfyldt is a registered start, not a due date: a Saturday stays (§3.5 does not apply).
+		// Opfyldt is a registered start, not a due date: a Saturday stays (docs/rules.md#adjusting-a-due-date does not apply).
 		d("saturday start", "2016-02-06", akt("a1", "2016-02-06", "")),
 		// Not moved by exemptions either.
 		d("under exemption", "2016-01-25", akt("a1", "2016-01-25", ""), fri("x1", "2016-01-20", "2016-01-31")),
-		// A planned activation that starts after A counts too (§3.4 only asks fra ≥ P).
+		// A planned activation that starts after A counts too (docs/rules.md#first-activation only asks fra ≥ P).
 		d("after A", "2016-02-22", akt("a1", "2016-02-22", "2016-03-06")),
 	})
 }

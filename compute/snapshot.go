@@ -9,7 +9,7 @@ import (
 )
 
 // State is what daglige-beskeder compares between two days for one citizen
-// in the snapshot (SPEC §4.2).
+// in the snapshot (docs/rules.md#the-daily-messages).
 type State struct {
 	CPR                                 [10]byte
 	Kommune                             uint16

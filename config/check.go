@@ -9,7 +9,7 @@ import (
 )
 
 // CheckFiles checks what the configuration names on disk, without starting
-// anything (SPEC §9): the state directory's parent exists, key and
+// anything (docs/operations.md): the state directory's parent exists, key and
 // known_hosts files are present and private keys are not readable by
 // others, the inbox is not world-writable.
 func (c *Config) CheckFiles() error {

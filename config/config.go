@@ -1,5 +1,4 @@
-// Package config reads and validates leverance's one TOML file (SPEC §9,
-// §9.1). Unknown keys are errors that name the key; every validation error
+// Package config reads and validates leverance's one TOML file (docs/operations.md#configuration-reference). Unknown keys are errors that name the key; every validation error
 // names the key and the problem. It depends only on compute's vocabulary
 // (products, dates, vendors) and does no other I/O than reading the file.
 package config
@@ -24,7 +23,7 @@ import (
 type Config struct {
 	StateDir string `toml:"state_dir"`
 	Timezone string `toml:"timezone"`
-	// MaxRejectedRows is the tolerance of SPEC §1.4 (default 0: reject an
+	// MaxRejectedRows is the tolerance of docs/formats.md#validation-and-the-error-report (default 0: reject an
 	// extract with any invalid row).
 	MaxRejectedRows int `toml:"max_rejected_rows"`
 	// RetentionDays keeps archived and quarantined extracts (default 30).
@@ -51,7 +50,7 @@ type Config struct {
 	Path string `toml:"-"`
 }
 
-// Calendar is the [calendar] table (SPEC §2.1).
+// Calendar is the [calendar] table (docs/rules.md#calendar).
 type Calendar struct {
 	DeliveryDays  string   `toml:"delivery_days"` // "working-days" (default) or "all-days"
 	ExtraHolidays []string `toml:"extra_holidays"`
@@ -59,14 +58,14 @@ type Calendar struct {
 }
 
 // Window is a [product.<name>] table: clock times HH:MM in the configured
-// time zone (SPEC §5.1). An empty Cutoff means none.
+// time zone (docs/vendors.md#schedule-and-delivery-days). An empty Cutoff means none.
 type Window struct {
 	Release  string  `toml:"release"`
 	Deadline string  `toml:"deadline"`
 	Cutoff   *string `toml:"cutoff"`
 }
 
-// Vendor is one [[vendor]] table (SPEC §6.1).
+// Vendor is one [[vendor]] table (docs/operations.md#onboarding-a-vendor).
 type Vendor struct {
 	Name           string   `toml:"name"`
 	Municipalities []string `toml:"municipalities"`
@@ -157,14 +156,14 @@ const (
 	DefaultHTTPMaxConnections  = 256
 )
 
-// DefaultWindows are the windows of SPEC §5.1.
+// DefaultWindows are the windows of docs/vendors.md#schedule-and-delivery-days.
 var DefaultWindows = map[string]Window{
 	"daglig-opdatering": {Release: "05:00", Deadline: "06:00", Cutoff: ptr("17:00")},
 	"daglige-beskeder":  {Release: "07:00", Deadline: "08:00", Cutoff: ptr("09:30")},
 	"ugeopdatering":     {Release: "00:00", Deadline: "19:00", Cutoff: ptr("")},
 }
 
-// defaultProducts mirror the seeds (SPEC §6.1) for a vendor that names none.
+// defaultProducts mirror the seeds (docs/operations.md#onboarding-a-vendor) for a vendor that names none.
 var defaultProducts = map[string][]string{
 	"kmd-opera":     {"daglige-beskeder", "ugeopdatering"},
 	"kmd-workbase":  {"daglige-beskeder", "ugeopdatering"},
@@ -208,7 +207,7 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse decodes and validates a configuration. name is used in messages and
-// to resolve relative paths (relative to state_dir, SPEC §9.1).
+// to resolve relative paths (relative to state_dir, docs/operations.md#configuration-reference).
 func Parse(data []byte, name string) (*Config, error) {
 	var c Config
 	md, err := toml.Decode(string(data), &c)

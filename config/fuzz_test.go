@@ -8,7 +8,7 @@ import (
 	"leverance/compute"
 )
 
-// fullExample is the configuration of SPEC §9.1, with an sftp vendor.
+// fullExample is the configuration of docs/operations.md#configuration-reference, with an sftp vendor.
 const fullExample = `
 state_dir = "/var/lib/leverance"
 timezone = "Europe/Copenhagen"

@@ -2,7 +2,7 @@
 
 package daemon
 
-// The status page in a real browser (SPEC §8: "tested in a real browser"):
+// The status page in a real browser (docs/status.md: tested in a real browser):
 // the daemon's own path — Run with a temporary state directory, the real
 // receipts log on disk, the real clock and the HTTP server on a free port —
 // and headless Chromium loading the page, without JavaScript.
@@ -137,7 +137,7 @@ var dailyDelivered = regexp.MustCompile(`^Daglige data er leveret kl\. [0-9]{1,2
 // TestBrowserStatusPage runs the daemon (Run) on a temporary state directory
 // with windows open all day, drops yesterday's extract into its inbox, waits
 // for the deliveries and loads the status page in headless Chromium: the box
-// holds the §5.3 line, the detail tables a row per vendor, the calendar 56
+// holds the docs/status.md#the-public-lines line, the detail tables a row per vendor, the calendar 56
 // days with today on time; the markup is accessible; and a screenshot is
 // kept.
 func TestBrowserStatusPage(t *testing.T) {

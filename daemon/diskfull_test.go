@@ -13,7 +13,7 @@ import (
 )
 
 // TestDiskFull: the state directory fills up while an extract is staged
-// (SPEC §10, local faults): a clear error, the extract stays in the inbox,
+// (local faults): a clear error, the extract stays in the inbox,
 // nothing half-staged is kept, and once space is back it is accepted and
 // published. Needs root to mount a small tmpfs.
 func TestDiskFull(t *testing.T) {

@@ -1,5 +1,5 @@
-// Package daemon is the long-running leverance service (SPEC §1.1, §1.4, §5,
-// §6.4–§6.6, §9): it watches the inbox, accepts or quarantines extracts,
+// Package daemon is the long-running leverance service (docs/operations.md): it
+// watches the inbox, accepts or quarantines extracts,
 // computes and stages the products, publishes each (product, delivery day,
 // vendor) exactly once on its window to the vendor's outbox, and removes
 // what retention says. It is the only package that wires compute, transfer

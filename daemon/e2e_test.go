@@ -134,7 +134,7 @@ type vendorConf struct {
 
 const allProducts = `"daglig-opdatering", "daglige-beskeder", "ugeopdatering"`
 
-// The vendors of the SPEC's basic example.
+// The vendors of testdata/basic.
 var basicVendors = []vendorConf{
 	{"kmd-opera", `"101"`, `"daglige-beskeder", "ugeopdatering"`},
 	{"kmd-workbase", `"173"`, `"daglige-beskeder", "ugeopdatering"`},
@@ -191,8 +191,8 @@ func writeFileAtomic(t *testing.T, path string, data []byte) {
 	}
 }
 
-// drop places the file src in the inbox under name as writers must (SPEC
-// §1.1): a hidden temporary name, then a rename. It returns the time just
+// drop places the file src in the inbox under name as writers must
+// (docs/formats.md#file-name): a hidden temporary name, then a rename. It returns the time just
 // before the rename.
 func drop(t *testing.T, inbox, name, src string) time.Time {
 	t.Helper()
@@ -250,7 +250,7 @@ func generate(t *testing.T, path string, asOf time.Time, citizens int, seed int)
 // outputs are product files per vendor: vendor → file name → content.
 type outputs map[string]map[string][]byte
 
-// computeRef runs `leverance compute` (SPEC §9.2: the same products without
+// computeRef runs `leverance compute` (docs/cli.md: the same products without
 // a daemon, first-delivery rule for the messages) on an extract.
 func computeRef(t *testing.T, cfgPath, extract string) outputs {
 	t.Helper()
@@ -304,7 +304,7 @@ func sha256Hex(data []byte) string {
 }
 
 // allowedExtra are names that may appear in an outbox besides the products
-// (the receipts checkpoint of SPEC §7.3).
+// (the receipts checkpoint of docs/audit.md).
 var allowedExtra = map[string]bool{"checkpoint.txt": true}
 
 // outboxProblems compares a vendor's outbox with the files it should hold.
@@ -399,7 +399,7 @@ func readState(stateDir string) (*daemon.State, error) {
 	return &s, nil
 }
 
-// receiptsVerify runs `leverance receipts verify` (SPEC §7.3) and returns
+// receiptsVerify runs `leverance receipts verify` (docs/audit.md) and returns
 // its problems ("" when the log verifies).
 func receiptsVerify(t *testing.T, cfgPath string) string {
 	t.Helper()
@@ -766,7 +766,7 @@ func TestE2EPublish(t *testing.T) {
 	t.Logf("pickup latency (rename into the inbox → \"extract accepted\", validation and compute included): %v by the log's time stamp, %v until the test read the line",
 		latency, l.seen.Sub(at))
 	if latency > 2*time.Second {
-		t.Errorf("extract accepted %v after it appeared: not taken on the file-system event (SPEC §1.1 asks for ~100 ms)", latency)
+		t.Errorf("extract accepted %v after it appeared: not taken on the file-system event (the inbox is watched with fsnotify: ~100 ms)", latency)
 	}
 
 	outbox := func(v string) string { return filepath.Join(stateDir, "outbox", v) }
@@ -806,7 +806,7 @@ func TestE2EPublish(t *testing.T) {
 			t.Errorf("slot %s: %+v, want leveret, rettidig, from %s_r2", key, s, compact(asOf))
 		}
 	}
-	// Receipts (SPEC §7): each event once, the log verifies, and every
+	// Receipts (docs/audit.md): each event once, the log verifies, and every
 	// outbox holds a checkpoint of it.
 	n, err := receiptCounts(stateDir)
 	if err != nil {
@@ -825,7 +825,7 @@ func TestE2EPublish(t *testing.T) {
 	}
 	for v := range ref {
 		if cp, err := os.ReadFile(filepath.Join(outbox(v), "checkpoint.txt")); err != nil || !bytes.HasPrefix(cp, []byte("leverance\n")) {
-			t.Errorf("%s: no checkpoint of the receipts log (SPEC §7.3): %q %v", v, cp, err)
+			t.Errorf("%s: no checkpoint of the receipts log (docs/audit.md): %q %v", v, cp, err)
 		}
 	}
 	if code, took := p.signal(syscall.SIGTERM, 10*time.Second); code != 0 {
@@ -895,7 +895,7 @@ var strictReceipts = os.Getenv("LEVERANCE_STRICT_RECEIPTS") != "0"
 // (another 20,000) and a truncated file; in random order, either before the
 // start (the rescan at start takes them) or after "daemon ready"
 // (fsnotify). Which revision of A is published depends on the order (the
-// highest staged before the first publication wins, SPEC §1.1); the test
+// highest staged before the first publication wins, docs/formats.md#file-name); the test
 // checks that all slots agree and hold that revision's files. It kills the
 // daemon 1–3 times, each after a random delay: a third uniform over the
 // whole uncrashed run [0, T], a third around the accepts and the
@@ -1130,7 +1130,7 @@ func TestE2ECrash(t *testing.T) {
 		}
 		for _, v := range crashVendors {
 			if _, err := os.Stat(filepath.Join(stateDir, "outbox", v.name, "checkpoint.txt")); err != nil {
-				lost("checkpoint.txt in "+v.name+"'s outbox (SPEC §7.3)", 0)
+				lost("checkpoint.txt in "+v.name+"'s outbox (docs/audit.md)", 0)
 			}
 		}
 		last := lives[len(lives)-1]

@@ -55,7 +55,7 @@ func (s *memSink) events(event string) []receipt.Record {
 	return out
 }
 
-// The vendors of the SPEC's basic example.
+// The vendors of testdata/basic.
 const vendorsTOML = `
 [[vendor]]
 name = "kmd-opera"
@@ -215,7 +215,7 @@ func (h *harness) file(vendor, name string) string {
 
 // TestNormalDays: Wednesday's and Thursday's extracts, delivered Thursday and
 // Friday at their releases; Friday's daily messages compare with Thursday's
-// delivery and equal the SPEC's expected files byte for byte.
+// delivery and equal testdata/basic/expected byte for byte.
 func TestNormalDays(t *testing.T) {
 	h := newHarness(t, at(2016, 1, 21, 0, 30), "")
 	h.drop("registreringer_20160120.csv", "registreringer_20160120.csv")
@@ -326,7 +326,7 @@ func TestOmittedDayIsCovered(t *testing.T) {
 	if b := h.e.Snapshot().Basis["kmd-opera"]; b.AsOf != "20160124" {
 		t.Errorf("basis after Monday %v", b)
 	}
-	// Monday also brings the weekly update, equal to the SPEC's.
+	// Monday also brings the weekly update, equal to testdata/basic/expected.
 	want, _ := os.ReadFile(filepath.Join("..", "testdata", "basic", "expected", "kmd-opera", "ugeopdatering_2016-W03.csv"))
 	if got := h.file("kmd-opera", "ugeopdatering_2016-W03.csv"); got != string(want) {
 		t.Errorf("weekly:\n%s\nwant\n%s", got, want)

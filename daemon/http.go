@@ -69,7 +69,7 @@ func (e *Engine) updateSlotGauge(st *status.Status) {
 }
 
 // Handler serves the status page, /status.json, /metrics, /healthz and
-// /readyz (SPEC §8).
+// /readyz (docs/status.md).
 func (e *Engine) Handler(ready *atomic.Bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {

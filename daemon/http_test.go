@@ -1,6 +1,6 @@
 package daemon
 
-// Tests of the HTTP endpoints (SPEC §8) in process: an Engine driven by the
+// Tests of the HTTP endpoints (docs/status.md) in process: an Engine driven by the
 // FakeClock through a delivery day, served with net/http/httptest. The same
 // page in a real browser is browser_test.go's.
 
@@ -99,7 +99,7 @@ func product(st *status.Status, name string) *status.Product {
 }
 
 // cprLike matches a CPR number (ten digits on their own), which no public
-// output may hold (SPEC §7.2, §8).
+// output may hold (docs/audit.md#records, docs/status.md).
 var cprLike = regexp.MustCompile(`(^|[^0-9])[0-9]{6}-?[0-9]{4}([^0-9]|$)`)
 
 // TestHTTPStatus drives a Thursday: the extract at 00:30 (and a bad one),
@@ -158,7 +158,7 @@ func TestHTTPStatus(t *testing.T) {
 		t.Errorf("/healthz: %d", code)
 	}
 
-	// /status.json: the §5.3 lines and the detail.
+	// /status.json: the docs/status.md#the-public-lines lines and the detail.
 	h.clock.Set(at(2016, 1, 21, 9, 0))
 	st = getStatus(t, srv)
 	const daily = "Daglige data er leveret kl. 7:06"
@@ -212,12 +212,12 @@ func TestHTTPStatus(t *testing.T) {
 		}
 	}
 
-	// /metrics: every metric of SPEC §8, with the values of the day.
+	// /metrics: every metric of docs/status.md, with the values of the day.
 	checkMetrics(t, srv, h)
 }
 
 // checkMetrics parses /metrics with the Prometheus text parser and checks
-// every metric SPEC §8 names, by name, type and the values of
+// every metric docs/status.md names, by name, type and the values of
 // TestHTTPStatus's day.
 func checkMetrics(t *testing.T, srv *httptest.Server, h *harness) {
 	t.Helper()
@@ -428,7 +428,7 @@ func weekday(date string) time.Weekday {
 	return d.Weekday()
 }
 
-// checkAccessible checks the markup SPEC §8's page needs to be usable with a
+// checkAccessible checks the markup docs/status.md's page needs to be usable with a
 // screen reader and without colour vision: the language, table headers with
 // scope, every table named, and a text in every coloured cell.
 func checkAccessible(t *testing.T, doc *node) {

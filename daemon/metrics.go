@@ -11,7 +11,7 @@ import (
 	"leverance/transfer/sftpserver"
 )
 
-// Metrics are the daemon's Prometheus metrics (SPEC §8). Names follow the
+// Metrics are the daemon's Prometheus metrics (docs/status.md). Names follow the
 // Prometheus conventions: a leverance_ prefix, _total for counters, base
 // units (seconds, bytes).
 type Metrics struct {

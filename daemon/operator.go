@@ -16,7 +16,7 @@ import (
 	"leverance/transfer"
 )
 
-// Operator performs the operator actions of SPEC §6.5 beside a running
+// Operator performs the operator actions of docs/operations.md#operator-actions beside a running
 // daemon: it writes to outboxes and to the receipts log (whose appends are
 // serialised between processes), never to the daemon's state file.
 type Operator struct {
@@ -155,7 +155,7 @@ func (o *Operator) earlier(p compute.Product, day compute.Date, vendor string) (
 	return seq, deliveries, nil
 }
 
-// Expect records the expected delivery date of a late weekly update (§5.3).
+// Expect records the expected delivery date of a late weekly update (docs/status.md#the-public-lines).
 func (o *Operator) Expect(ctx context.Context, monday, expected compute.Date, reason string) (*receipt.Record, error) {
 	if monday.Weekday() != 0 {
 		return nil, fmt.Errorf("%s is not a Monday: the weekly update is delivered on Mondays", monday)

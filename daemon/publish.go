@@ -23,7 +23,7 @@ import (
 const catchUpDays = 40
 
 // Retries: exponential backoff with jitter from retryBase up to retryMax,
-// until the slot's cutoff (SPEC §6.2).
+// until the slot's cutoff (docs/transfer.md#pushing-to-a-remote-sftp-server).
 const (
 	retryBase  = 15 * time.Second
 	retryMax   = 10 * time.Minute
@@ -181,7 +181,7 @@ func (e *Engine) omit(key SlotKey, times Times) {
 }
 
 // publish stages the file and its .sha256 in the vendor's outbox, records
-// the intent, then commits both (SPEC §6.4, exactly once).
+// the intent, then commits both (docs/transfer.md#publishing-transfer, exactly once).
 func (e *Engine) publish(key SlotKey, ref ExtractRef, m *Manifest) error {
 	p, vendor := key.Product, key.Vendor
 	f := m.file(vendor, p)
@@ -229,7 +229,7 @@ func (e *Engine) publish(key SlotKey, ref ExtractRef, m *Manifest) error {
 }
 
 // stageWithSum stages a product file under name and its .sha256 beside it
-// (SPEC §4.4); on error nothing stays staged.
+// (docs/formats.md#output-the-products); on error nothing stays staged.
 func stageWithSum(ctx context.Context, ob transfer.Outbox, name string, data io.Reader, sha256 string) (tmpData, tmpSum string, err error) {
 	if tmpData, err = ob.Stage(ctx, name, data); err != nil {
 		return "", "", err
@@ -338,7 +338,7 @@ func (e *Engine) sweep(vendor string, ob transfer.Outbox) {
 }
 
 // copyCheckpoint puts the log's current signed checkpoint into the vendor's
-// outbox as checkpoint.txt (SPEC §7.3): vendors hold witnesses of the log.
+// outbox as checkpoint.txt (docs/audit.md): vendors hold witnesses of the log.
 func (e *Engine) copyCheckpoint(vendor string, ob transfer.Outbox) {
 	cp, ok := e.sink.(interface{ Checkpoint() ([]byte, error) })
 	if !ok {

@@ -16,7 +16,7 @@ import (
 const recordedAtStart = "recorded at start: the daemon stopped between the step and its receipt"
 
 // reconcileReceipts writes the receipts that a crash between a step and its
-// receipt left out (SPEC §7, §10): accepted and rejected extracts, computed
+// receipt left out (docs/audit.md): accepted and rejected extracts, computed
 // products, delivered and omitted slots. Each step changes the state first
 // and records it after, so at start the state is the truth and the log is
 // completed from it. Then every outbox gets the current checkpoint.

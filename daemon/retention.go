@@ -18,7 +18,7 @@ import (
 // intent naming it, before retention removes it.
 const staleTemp = 24 * time.Hour
 
-// Retain removes what has been kept long enough (SPEC §6.6): delivered files
+// Retain removes what has been kept long enough (docs/operations.md#retention-and-personal-data): delivered files
 // in local outboxes after outbox_retention_days, archived and quarantined
 // extracts and staged products after retention_days. Days are calendar days
 // in the configured zone. Every removal is recorded.

@@ -62,7 +62,7 @@ func serverVendors(c *config.Config) []sftpserver.Vendor {
 	return vs
 }
 
-// sftpService is the built-in SFTP server (SPEC §6.3) on the sockets
+// sftpService is the built-in SFTP server (docs/transfer.md#the-built-in-sftp-server-transfersftpserver) on the sockets
 // systemd handed over, or on [sftp_server] listen.
 type sftpService struct {
 	srv *sftpserver.Server
@@ -137,7 +137,7 @@ func (s *sftpService) Run(ctx context.Context) error {
 }
 
 // fetched records a vendor's download from the built-in server as a hentet
-// receipt (SPEC §6.3, §7.2): one per vendor, file and connection; size is
+// receipt (docs/audit.md#records): one per vendor, file and connection; size is
 // the file's, bytes what the vendor was served of it (all of it when
 // complete, with the file's SHA-256).
 func (e *Engine) fetched(f sftpserver.Fetch) {

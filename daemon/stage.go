@@ -115,7 +115,7 @@ func (e *Engine) ScanInbox() ([]string, error) {
 	return names, nil
 }
 
-// Accept takes one file from the inbox (SPEC §1.1, §1.4): it validates and
+// Accept takes one file from the inbox (docs/formats.md#file-name): it validates and
 // computes it, stages the products and archives it; or quarantines it with
 // its report. Either way the file leaves the inbox only once it is kept
 // elsewhere. A temporary name is ignored.
@@ -288,7 +288,7 @@ func (e *Engine) stage(src string, ref ExtractRef, job compute.Job, bases map[st
 	return m, res, nil
 }
 
-// basisSource is a vendor's basis for daglige-beskeder (B of SPEC §4.2) and
+// basisSource is a vendor's basis for daglige-beskeder (B of docs/rules.md#the-daily-messages) and
 // its staged manifest (nil when no longer staged), taken under the lock.
 type basisSource struct {
 	vendor string

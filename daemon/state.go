@@ -24,7 +24,7 @@ type State struct {
 	// Intents are publications decided but maybe not finished.
 	Intents map[SlotKey]*Intent `json:"intents,omitempty"`
 	// Basis is, per vendor, the extract behind the last daglige-beskeder
-	// delivered to it (B of SPEC §4.2).
+	// delivered to it (B of docs/rules.md#the-daily-messages).
 	Basis map[string]ExtractRef `json:"basis"`
 	// Published is, per as-of date (YYYYMMDD), the revision of the extract
 	// whose products were published: later revisions are not published.

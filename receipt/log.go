@@ -25,7 +25,7 @@ import (
 	"leverance/internal/fsutil"
 )
 
-// Files of the receipts log in its directory (SPEC §7.1).
+// Files of the receipts log in its directory (docs/audit.md).
 const (
 	RecordsFile     = "receipts.jsonl"    // one record per line; record n is line n
 	HashesFile      = "receipts.hashes"   // the tree's stored hashes, 32 bytes each, in tlog order

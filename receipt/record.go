@@ -1,4 +1,4 @@
-// Package receipt defines the records of leverance's receipts log (SPEC §7):
+// Package receipt defines the records of leverance's receipts log (docs/audit.md):
 // every accepted or rejected extract, computed product, publication, missed
 // slot, download, operator action and removal. No record holds a CPR number.
 package receipt
@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Events of SPEC §7.2.
+// Events of docs/audit.md#records.
 const (
 	Modtaget  = "modtaget"  // an extract was accepted
 	Afvist    = "afvist"    // an extract was rejected

@@ -93,7 +93,7 @@ func (m *memHashes) ReadHashes(idx []int64) ([]tlog.Hash, error) {
 
 // Verify recomputes the tree from the records in dir and checks the stored
 // hashes, the newest checkpoint and every kept checkpoint against it with the
-// public key vkey (SPEC §7.3). It names the first record where the log was
+// public key vkey (docs/audit.md). It names the first record where the log was
 // tampered with. A log that does not exist yet verifies, empty.
 func Verify(dir, vkey string) (*Verification, error) {
 	verifier, err := note.NewVerifier(strings.TrimSpace(vkey))

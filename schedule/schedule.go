@@ -1,4 +1,4 @@
-// Package schedule knows the delivery days and windows of SPEC §2.1 and §5:
+// Package schedule knows the delivery days and windows of docs/vendors.md#schedule-and-delivery-days:
 // when each (product, delivery day) is released, due and cut off, and what
 // outcome a publication time gives. All arithmetic is on calendar fields in
 // the configured zone (time.Date), never by adding hours; time/tzdata is
@@ -14,7 +14,7 @@ import (
 	"leverance/config"
 )
 
-// Outcomes of a slot (SPEC §5.2).
+// Outcomes of a slot (docs/vendors.md#schedule-and-delivery-days).
 const (
 	Rettidig  = "rettidig"  // published within [release, deadline]
 	Forsinket = "forsinket" // published after the deadline, before the cutoff
@@ -27,7 +27,7 @@ type Window struct {
 	Cutoff            int // -1: none
 }
 
-// Schedule knows the delivery days and windows (SPEC §2.1, §5.1). All
+// Schedule knows the delivery days and windows (docs/rules.md#calendar, docs/vendors.md#schedule-and-delivery-days). All
 // arithmetic is on calendar fields in the configured zone: a window's
 // instants are made with time.Date, never by adding hours.
 type Schedule struct {
@@ -94,7 +94,7 @@ func (s *Schedule) SlotTimes(p compute.Product, d compute.Date) Times {
 	return t
 }
 
-// Outcome is the outcome of a publication at t (SPEC §5.2).
+// Outcome is the outcome of a publication at t (docs/vendors.md#schedule-and-delivery-days).
 func (t Times) Outcome(at time.Time) string {
 	if at.After(t.Deadline) {
 		return Forsinket

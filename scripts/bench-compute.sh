@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Compute benchmark of SPEC §11, side by side with the floor, in one run:
+# Compute benchmark of docs/performance.md, side by side with the floor, in one run:
 #   floor      read the extract and split every line into fields (internal/benchfloor split)
 #   wc -l      for reference
 #   compute    leverance compute, 3 vendors, every product: sorted, shuffled, sorted.gz

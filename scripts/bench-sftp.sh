@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SFTP benchmarks of SPEC §11, side by side with OpenSSH in one run:
+# SFTP benchmarks of docs/performance.md, side by side with OpenSSH in one run:
 #   push 1 GiB to sshd        leverance vs `sftp -b put`   (aes128-gcm, chacha20-poly1305)
 #   push 1,000 × 100 KiB      leverance (8 and 1 goroutines) vs `sftp -b` with 1,000 puts
 #   serve 1 GiB, 1 and 8 clients   built-in server vs sshd's internal-sftp, OpenSSH `sftp` client,

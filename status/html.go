@@ -84,7 +84,7 @@ func (s *Status) Last() string {
 // Today is the date of Now (YYYY-MM-DD), in the calendar's time zone.
 func (s *Status) Today() string { return s.Now.Format("2006-01-02") }
 
-// WriteHTML writes the status page: the public box exactly as SPEC §5.3, a
+// WriteHTML writes the status page: the public box exactly as docs/status.md#the-public-lines, a
 // detail table per product and vendor, and a calendar of the last 8 weeks
 // coloured by outcome. It refreshes itself and needs no JavaScript.
 func (s *Status) WriteHTML(w io.Writer, refreshSeconds int) error {

@@ -1,4 +1,4 @@
-// Package status derives the public delivery status (SPEC §5.3, §8) from the
+// Package status derives the public delivery status (docs/status.md) from the
 // receipts log and the clock alone, so that it is the same after a restart
 // and can be recomputed by anyone holding the log.
 package status
@@ -24,7 +24,7 @@ const (
 // Status is what the public box, `leverance status` and /status.json show.
 type Status struct {
 	Now time.Time `json:"now"`
-	// Daily and Weekly are the public lines of §5.3 ("" when there is no
+	// Daily and Weekly are the public lines of docs/status.md#the-public-lines ("" when there is no
 	// line; Why says why).
 	Daily     string `json:"daily"`
 	DailyWhy  string `json:"daily_why,omitempty"`
@@ -274,7 +274,7 @@ func summarize(ss []Slot) string {
 }
 
 // productStatus finds the delivery day whose line stands: the latest one up
-// to today that is delivered or past its deadline (SPEC §5.3).
+// to today that is delivered or past its deadline (docs/status.md#the-public-lines).
 func productStatus(in Input, ix view, p compute.Product) Product {
 	pr := Product{Product: p.String()}
 	vendors := takers(in.Vendors, p)

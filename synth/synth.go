@@ -1,4 +1,4 @@
-// Package synth writes synthetic registration extracts (SPEC §1.2) for tests,
+// Package synth writes synthetic registration extracts (docs/formats.md#content) for tests,
 // demos and benchmarks.
 //
 // # What it writes
@@ -6,11 +6,11 @@
 // Generate writes one valid extract: the header
 // id;cpr;type;kommune;fra;til;timer;kode;registreret, the data rows and the
 // trailer SLUT;<data rows>, with LF line ends. Every row passes the checks of
-// SPEC §1.3 for the extract's as-of date, so compute.NewReader reports no
+// docs/formats.md#validation-and-the-error-report for the extract's as-of date, so compute.NewReader reports no
 // problem.
 //
-// The population is realistic enough to exercise every rule of SPEC §3 and
-// every product of §4, and about 25 rows per citizen on average:
+// The population is realistic enough to exercise every rule of docs/rules.md and
+// every product of docs/formats.md#output-the-products, and about 25 rows per citizen on average:
 //
 //   - kontaktgrupper: about 60 % DP, the rest spread over KH-J, KH-A, UH-J,
 //     UH-A, IY-J and IY-A; about a tenth of the citizens change group (a
@@ -29,7 +29,7 @@
 //     the as-of date are in the extract, the interviews are not);
 //   - AKTIVERING offers VEJL, PRAK and LTS (some shorter than 14 days, some
 //     open-ended) and FRITAGELSE periods (some open-ended);
-//   - CPR numbers with valid birth dates and the century digit of SPEC §2.2,
+//   - CPR numbers with valid birth dates and the century digit of docs/rules.md#cpr-and-age,
 //     unique, with ages 18–67 on AsOf spread evenly (so some citizens turn
 //     30 or 50 while unemployed); kommune codes drawn evenly from
 //     Options.Kommuner;
@@ -311,7 +311,7 @@ func newCPRs(asOf compute.Date, n int, seed int64) (*cprs, error) {
 }
 
 // centuryDigits are the values of the 7th digit that give birth year y
-// (SPEC §2.2), in increasing order.
+// (docs/rules.md#cpr-and-age), in increasing order.
 func centuryDigits(y int) []byte {
 	switch {
 	case y >= 1858 && y <= 1899, y >= 2037 && y <= 2057:
@@ -636,7 +636,7 @@ func (g *gen) dagpenge(start, end compute.Date) {
 			break
 		}
 	}
-	// Overlapping rows: overlaps never add up (SPEC §3.1).
+	// Overlapping rows: overlaps never add up (docs/rules.md#cumulative-unemployment).
 	if g.pct(10) {
 		lim := min(a0, max(start, a0-30))
 		if end != none {

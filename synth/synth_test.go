@@ -61,7 +61,7 @@ func lines(data []byte) []string {
 }
 
 // TestValid: extracts of 2,000 citizens for several seeds and days, sorted
-// and shuffled, pass every check of SPEC §1.3 with zero problems; sorted ones
+// and shuffled, pass every check of docs/formats.md#validation-and-the-error-report with zero problems; sorted ones
 // are in cpr, then id, order; ages are 18–67.
 func TestValid(t *testing.T) {
 	cases := []struct {
@@ -330,7 +330,7 @@ func TestKommuner(t *testing.T) {
 }
 
 // TestEdges: no citizens gives an empty extract; other as-of dates (a leap
-// day, near the 2000 and 2036 century boundaries of §2.2) give valid ones.
+// day, near the 2000 and 2036 century boundaries of docs/rules.md#cpr-and-age) give valid ones.
 func TestEdges(t *testing.T) {
 	if got := string(generate(t, Options{AsOf: asOf})); got != Header+"\nSLUT;0\n" {
 		t.Errorf("0 citizens: %q", got)

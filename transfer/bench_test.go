@@ -14,9 +14,9 @@ import (
 	"leverance/transfer"
 )
 
-// Benchmarks of SPEC §11 (push side), each beside OpenSSH's own sftp client
+// Benchmarks of docs/performance.md (push side), each beside OpenSSH's own sftp client
 // on the same sshd in the same run; scripts/bench-sftp.sh prints ratios.
-// The file is 64 MiB unless LEVERANCE_BENCH_BIG=1 (1 GiB, the SPEC size).
+// The file is 64 MiB unless LEVERANCE_BENCH_BIG=1 (1 GiB, the target size of docs/performance.md).
 
 func benchSize() int64 {
 	if os.Getenv("LEVERANCE_BENCH_BIG") != "" {

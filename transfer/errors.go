@@ -14,7 +14,7 @@ import (
 	"github.com/pkg/sftp"
 )
 
-// Error classes (SPEC §6.2), for receipts, metrics and the retry policy.
+// Error classes (docs/transfer.md#pushing-to-a-remote-sftp-server), for receipts, metrics and the retry policy.
 const (
 	ClassAuth       = "auth"        // the server refused our key, or our key is not allowed
 	ClassHostKey    = "hostkey"     // the server's key is unknown, changed or revoked
@@ -72,7 +72,7 @@ func Class(err error) string {
 }
 
 // Permanent reports whether retrying cannot help until someone acts: auth,
-// host key, permission and exists errors (SPEC §6.2: they alert at once).
+// host key, permission and exists errors (they alert at once).
 // Network, remote-full and local errors are worth retrying.
 func Permanent(err error) bool {
 	switch Class(err) {

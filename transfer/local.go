@@ -14,7 +14,7 @@ import (
 	"leverance/internal/fsutil"
 )
 
-// Local is an outbox in a directory on this machine (SPEC §6.4): files are
+// Local is an outbox in a directory on this machine (docs/transfer.md#publishing-transfer): files are
 // written under a temporary name, fsynced, renamed (by a hard link, so that an
 // existing file is never replaced) and the directory is fsynced. Files are
 // created 0640, the directory 0750.

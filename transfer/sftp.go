@@ -18,7 +18,7 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// SFTPConfig configures a push outbox on a remote SFTP server (SPEC §6.2).
+// SFTPConfig configures a push outbox on a remote SFTP server (docs/transfer.md#pushing-to-a-remote-sftp-server).
 type SFTPConfig struct {
 	Address        string // host:port; ":22" is added when the port is missing
 	User           string
@@ -124,7 +124,7 @@ func NewSFTP(cfg SFTPConfig) (*SFTP, error) {
 	return &SFTP{cfg: cfg, signer: signer}, nil
 }
 
-// loadIdentity reads a private key and refuses the kinds SPEC §6.2 does not
+// loadIdentity reads a private key and refuses the kinds docs/transfer.md does not
 // allow: anything but ed25519 and RSA of at least 3072 bits.
 func loadIdentity(file string) (ssh.Signer, error) {
 	b, err := os.ReadFile(file)

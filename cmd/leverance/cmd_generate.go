@@ -16,7 +16,7 @@ import (
 )
 
 // cmdGenerate writes a synthetic extract (package synth). A file is written
-// under a temporary name and renamed when complete, as SPEC §1.1 asks of the
+// under a temporary name and renamed when complete, as docs/formats.md#file-name asks of the
 // writers of the inbox, with mode 0640: it holds CPR-like numbers.
 func cmdGenerate(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("generate", "generate --as-of YYYY-MM-DD [--citizens N] [--seed S] [--base YYYY-MM-DD] [--shuffle] [--kommuner LIST] [--out FILE|DIR|-]", stderr)

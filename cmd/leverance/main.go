@@ -32,7 +32,7 @@ var commands map[string]command
 func init() {
 	commands = map[string]command{
 		"compute":      {"compute the products of every vendor from one extract", cmdCompute},
-		"validate":     {"check one extract against SPEC §1 and print the report", cmdValidate},
+		"validate":     {"check one extract and print the report (docs/formats.md)", cmdValidate},
 		"generate":     {"write a synthetic registration extract", cmdGenerate},
 		"version":      {"print the version", cmdVersion},
 		"run":          {"run the daemon in the foreground", cmdRun},

@@ -70,7 +70,7 @@ func (c *idleConn) Write(p []byte) (int, error) {
 // adds the limits@openssh.com extension that pkg/sftp does not implement:
 // it appends the extension to the server's VERSION packet and answers the
 // client's limits request itself. OpenSSH's sftp client then asks for
-// 255 KiB per read instead of 32 KiB (notes/sftp-performance.md lesson 4).
+// 255 KiB per read instead of 32 KiB (docs/performance.md).
 // Everything else passes through unchanged.
 type limitsShim struct {
 	ch ssh.Channel

@@ -104,7 +104,7 @@ const (
 
 var vendorName = regexp.MustCompile(`^[a-z0-9-]+$`)
 
-// Server is the built-in SFTP server (SPEC §6.3).
+// Server is the built-in SFTP server (docs/transfer.md#the-built-in-sftp-server-transfersftpserver).
 type Server struct {
 	cfg      Config
 	log      *slog.Logger
