@@ -219,9 +219,23 @@ func (p *rowParser) parseSplit(line []byte, semis, lineNo int, row *Row) (ok boo
 		}
 	}
 
-	// What depends on the type, with one branch on it (the type changes
-	// from row to row, so each such branch is a likely misprediction): the
-	// til, timer and kode columns, in that order, then an interview's date.
+	p.byType(row, fraOK)
+
+	if d, dok := p.timestamp(p.get(colRegistreret)); !dok {
+		p.bad("registreret", "must be a local time YYYY-MM-DDTHH:MM:SS that exists")
+	} else if d > p.asOf {
+		p.bad("registreret", "is after the end of the extract's as-of date")
+	} else {
+		row.Registreret = d
+	}
+	return !p.failed
+}
+
+// byType checks what depends on the row's type, with one branch on it (the
+// type changes from row to row, so each such branch is a likely
+// misprediction): the til, timer and kode columns, in that order, then an
+// interview's date.
+func (p *rowParser) byType(row *Row, fraOK bool) {
 	timer, kode := p.get(colTimer), p.get(colKode)
 	switch row.Type {
 	case TypeKontaktgruppe:
@@ -277,15 +291,6 @@ func (p *rowParser) parseSplit(line []byte, semis, lineNo int, row *Row) (ok boo
 	default: // an unknown type, already reported: its til is still checked
 		p.tilAfterFra(row, fraOK)
 	}
-
-	if d, dok := p.timestamp(p.get(colRegistreret)); !dok {
-		p.bad("registreret", "must be a local time YYYY-MM-DDTHH:MM:SS that exists")
-	} else if d > p.asOf {
-		p.bad("registreret", "is after the end of the extract's as-of date")
-	} else {
-		row.Registreret = d
-	}
-	return !p.failed
 }
 
 // tilAfterFra reports a til before fra (for the types with a period).

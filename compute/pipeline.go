@@ -339,15 +339,7 @@ func (wk *worker) process(c *chunk) {
 		return
 	default:
 	}
-	c.rep = Report{}
-	c.rows, c.fatal, c.unsorted = 0, nil, false
-	c.trailer, c.after, c.mid = 0, 0, false
-	c.valid, c.ngroups, c.firstEnd, c.lastStart = c.valid[:0], 0, 0, 0
-	if !pl.sorted && !pl.validate {
-		for i := range c.parts {
-			c.parts[i] = c.parts[i][:0]
-		}
-	}
+	c.reset(pl)
 	p := &wk.p
 	p.rep = &c.rep
 	maxLine := pl.rd.opt.MaxLineBytes
@@ -382,15 +374,8 @@ func (wk *worker) process(c *chunk) {
 			break
 		}
 		if len(line) >= 5 && string(line[:5]) == "SLUT;" && semis != p.nfields-1 {
-			num := line[5:]
-			if len(num) == 0 || !allDigits(num) {
-				c.fatal = &Problem{Line: lineNo, Reason: "the trailer is not SLUT;<number of data rows>"}
+			if !c.takeTrailer(line[5:], lineNo) {
 				break
-			}
-			c.trailer, c.trailerRows, c.trailerLen = lineNo, c.rows, len(num)
-			c.trailerN, _ = parseDigits(num)
-			if len(num) > 9 {
-				c.trailerN = -1
 			}
 			continue
 		}
@@ -444,6 +429,42 @@ func (wk *worker) process(c *chunk) {
 		}
 		c.valid = c.valid[:len(c.valid)+1]
 	}
+	wk.finish(c)
+}
+
+// reset makes a chunk ready to be processed again.
+func (c *chunk) reset(pl *pipeline) {
+	c.rep = Report{}
+	c.rows, c.fatal, c.unsorted = 0, nil, false
+	c.trailer, c.after, c.mid = 0, 0, false
+	c.valid, c.ngroups, c.firstEnd, c.lastStart = c.valid[:0], 0, 0, 0
+	if !pl.sorted && !pl.validate {
+		for i := range c.parts {
+			c.parts[i] = c.parts[i][:0]
+		}
+	}
+}
+
+// takeTrailer notes the trailer SLUT;<num> on line lineNo; false (with the
+// chunk's fatal problem set) when num is not a number, as the Reader
+// checks it (reader.go).
+func (c *chunk) takeTrailer(num []byte, lineNo int) bool {
+	if len(num) == 0 || !allDigits(num) {
+		c.fatal = &Problem{Line: lineNo, Reason: "the trailer is not SLUT;<number of data rows>"}
+		return false
+	}
+	c.trailer, c.trailerRows, c.trailerLen = lineNo, c.rows, len(num)
+	c.trailerN, _ = parseDigits(num)
+	if len(num) > 9 {
+		c.trailerN = -1
+	}
+	return true
+}
+
+// finish hands the chunk's id hashes and suspects to the pipeline and
+// settles its first group and what was rendered ahead.
+func (wk *worker) finish(c *chunk) {
+	pl := wk.pl
 	if pl.ids != nil {
 		pl.ids.addBatch(&wk.ids)
 	}

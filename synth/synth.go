@@ -524,19 +524,30 @@ func (g *gen) citizen(i uint64, birth compute.Date) {
 		g.dagpenge(dpFrom, dpTo)
 	}
 
-	// Interviews, most of them summoned; joint ones in the time in DP.
+	g.allInterviews(s, w, dp, dpFrom, dpTo)
+
+	g.activations(s, w, dp)
+	g.exemptions(s, w)
+}
+
+// allInterviews writes a citizen's interviews, most of them summoned; joint
+// ones in the time in DP, [dpFrom, dpTo] (dpTo none: still in DP).
+func (g *gen) allInterviews(s, w compute.Date, dp bool, dpFrom, dpTo compute.Date) {
 	span := int(w - s)
 	nJob := max(0, min(8, span/45+g.rng.IntN(3)-1))
 	g.interviews(compute.KodeJob, nJob, s, w)
 	if dp {
-		if dpTo == none {
+		if dpTo == compute.NoDate {
 			dpTo = w
 		}
 		nFaelles := max(0, min(3, int(dpTo-dpFrom)/150+g.rng.IntN(2)))
 		g.interviews(compute.KodeFaelles, nFaelles, dpFrom, min(dpTo, w))
 	}
+}
 
-	// Activation offers.
+// activations writes a citizen's activation offers, more of them in DP.
+func (g *gen) activations(s, w compute.Date, dp bool) {
+	none := compute.NoDate
 	nAkt := 0
 	switch u := g.rng.IntN(100); {
 	case dp && u >= 93, !dp && u >= 95:
@@ -557,8 +568,11 @@ func (g *gen) citizen(i uint64, birth compute.Date) {
 		}
 		g.add(compute.TypeAktivering, fra, til, "", pick(g, activations), fra-compute.Date(g.rng.IntN(21)))
 	}
+}
 
-	// Exemptions.
+// exemptions writes a citizen's exemptions.
+func (g *gen) exemptions(s, w compute.Date) {
+	none := compute.NoDate
 	nFri := 0
 	if u := g.rng.IntN(100); u < 3 {
 		nFri = 2
