@@ -191,9 +191,14 @@ func (t *Term) Reason() string {
 // Steps is the number of fenced steps of this term.
 func (t *Term) Steps() int64 { return t.step.Load() }
 
+// lose ends the term. It also stops renewing the lease: a term this node
+// has given up must not keep its election key alive once etcd answers
+// again, or every campaign — this node's next one included — would wait
+// behind it for ever.
 func (t *Term) lose(reason string) {
 	t.once.Do(func() {
 		t.reason.Store(reason)
+		t.stop()
 		close(t.lost)
 	})
 }

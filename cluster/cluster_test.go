@@ -103,3 +103,24 @@ func TestEtcdUnreachable(t *testing.T) {
 		t.Fatalf("fence after etcd returned: %v", err)
 	}
 }
+
+// A term that ends without a resign (the daemon resigns; a crash between
+// the two does not) stops renewing its lease: another node is elected
+// once the lease runs out, instead of waiting behind the old key for ever.
+func TestLostTermStopsRenewing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts etcd")
+	}
+	etcd := etcdtest.Start(t)
+	ttl := 2 * time.Second
+	a, b := member(t, etcd.Endpoint, "a", ttl), member(t, etcd.Endpoint, "b", ttl)
+	ta := campaign(t, a, 10*time.Second)
+	ta.lose("test: given up")
+	// etcd grants a lease at least its TTL and keeps the key until the
+	// lease has gone unrenewed for that long; 4 TTLs leave room for a
+	// slow machine, and a renewed lease would block b for ever.
+	tb := campaign(t, b, 4*ttl)
+	if err := tb.Fence(context.Background(), "b"); err != nil {
+		t.Fatalf("b's fence: %v", err)
+	}
+}
