@@ -35,7 +35,7 @@ func benchInput(b *testing.B) {
 			return
 		}
 		job := compute.Job{AsOf: bench.asOf - 1, Snapshot: true}
-		oc, err := compute.Compute(bytes.NewReader(buf.Bytes()), job, nil)
+		oc, err := compute.Compute(compute.SourceOf(buf.Bytes()), job, nil)
 		if bench.err = err; err != nil {
 			return
 		}
@@ -56,6 +56,17 @@ func benchInput(b *testing.B) {
 func BenchmarkParse(b *testing.B) {
 	benchInput(b)
 	for b.Loop() {
+		if _, err := compute.Compute(compute.SourceOf(bench.data), compute.Job{AsOf: bench.asOf, ValidateOnly: true}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParseReference is BenchmarkParse with the tests'
+// one-line-at-a-time reference reader.
+func BenchmarkParseReference(b *testing.B) {
+	benchInput(b)
+	for b.Loop() {
 		rd, err := compute.NewReader(bytes.NewReader(bench.data), compute.ReaderOptions{AsOf: bench.asOf})
 		for err == nil {
 			_, err = rd.Next()
@@ -72,8 +83,8 @@ func BenchmarkParse(b *testing.B) {
 // (but are hashed).
 func BenchmarkCompute100k(b *testing.B) { benchCompute(b, false) }
 
-// BenchmarkCompute100kSequential is BenchmarkCompute100k with the
-// single-goroutine reference (Job.Sequential).
+// BenchmarkCompute100kSequential is BenchmarkCompute100k with the tests'
+// single-goroutine reference (ComputeReference).
 func BenchmarkCompute100kSequential(b *testing.B) { benchCompute(b, true) }
 
 func benchCompute(b *testing.B, sequential bool) {
@@ -84,13 +95,19 @@ func benchCompute(b *testing.B, sequential bool) {
 		{Name: "hovedstaden", Kommuner: vendorSet(101, 147, 151, 153, 155, 157, 159, 161, 163, 165, 167, 169, 173, 175), Products: all},
 		{Name: "jylland", Kommuner: vendorSet(607, 615, 621, 630, 657, 661, 665, 671, 706, 707, 710, 727, 730, 740, 741, 746, 751, 756, 760, 766, 773, 779, 787, 791, 810, 813, 820, 825, 840, 846, 849, 851, 860), Products: all},
 	}
-	job := compute.Job{AsOf: bench.asOf, Calendar: compute.NewCalendar(nil, nil), Vendors: vendors, Basis: map[string]*compute.Snapshot{}, Sequential: sequential}
+	job := compute.Job{AsOf: bench.asOf, Calendar: compute.NewCalendar(nil, nil), Vendors: vendors, Basis: map[string]*compute.Snapshot{}}
 	for _, v := range vendors {
 		job.Basis[v.Name] = bench.basis
 	}
-	out := func(string, compute.Product, string) (io.Writer, error) { return io.Discard, nil }
+	var out discardOutput
 	for b.Loop() {
-		oc, err := compute.Compute(bytes.NewReader(bench.data), job, out)
+		var oc *compute.Outcome
+		var err error
+		if sequential {
+			oc, err = compute.ComputeReference(bytes.NewReader(bench.data), job, out)
+		} else {
+			oc, err = compute.Compute(compute.SourceOf(bench.data), job, out)
+		}
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -99,3 +116,12 @@ func benchCompute(b *testing.B, sequential bool) {
 		}
 	}
 }
+
+// discardOutput is an Output whose files go to io.Discard.
+type discardOutput struct{}
+
+func (discardOutput) Create(string, compute.Product, string) (io.Writer, error) {
+	return io.Discard, nil
+}
+
+func (discardOutput) Discard() {}

@@ -1,17 +1,11 @@
 package compute
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
 	"io"
+	"runtime"
 	"sort"
 )
-
-// ErrUnsorted is returned by Compute in streaming mode when the extract is
-// not sorted by cpr. The caller runs it again with Buffered set (or sorts the
-// extract first).
-var ErrUnsorted = errors.New("the extract is not sorted by cpr")
 
 // DefaultMemoryLimit is the default of Job.MemoryLimit.
 const DefaultMemoryLimit = 1 << 30
@@ -27,9 +21,10 @@ type Job struct {
 	Basis map[string]*Snapshot
 	// Reader options: tolerance and line limit. AsOf is taken from the Job.
 	Reader ReaderOptions
-	// Buffered computes an extract that is not sorted by cpr: its rows are
-	// first written to Scratch, partitioned by cpr range, and then computed
-	// one range at a time, within MemoryLimit (see docs/performance.md).
+	// Buffered says that the extract is probably not sorted by cpr, so
+	// that Compute partitions its rows by cpr range in Scratch from the
+	// first pass, instead of finding it out in a first, streaming pass
+	// (see Compute and docs/performance.md). The products are the same.
 	Buffered bool
 	// Snapshot asks Compute to return the snapshot of this extract, to be kept
 	// as the basis of later deliveries.
@@ -42,64 +37,30 @@ type Job struct {
 	// Workers is the number of goroutines that parse and evaluate; 0 means
 	// GOMAXPROCS.
 	Workers int
-	// Sequential runs the straightforward single-goroutine implementation:
-	// the Reader, one citizen at a time, and for Buffered every row held in
-	// memory (about 150 bytes a row). It is the reference that the tests
-	// compare the parallel one with.
-	Sequential bool
 	// Scratch holds the temporary data whose size grows with the extract:
-	// 8 bytes per row to find repeated ids and, when Buffered, the rows
-	// themselves. nil keeps them in memory.
+	// 8 bytes per row to find repeated ids and, for an extract not sorted
+	// by cpr, the rows themselves. nil keeps them in memory.
 	Scratch Scratch
-	// MemoryLimit bounds what Buffered holds in memory at once (beyond
-	// Scratch); 0 means DefaultMemoryLimit.
+	// MemoryLimit bounds what an extract not sorted by cpr holds in memory
+	// at once (beyond Scratch); 0 means DefaultMemoryLimit.
 	MemoryLimit int64
-	// Repeats names the rows whose id repeats an earlier row's, by line, with
-	// the line of that earlier row: the Repeats of a RepeatsError, for the
-	// run that it asks for.
-	Repeats map[int]int
-	// SuspectIDs are the hashes of ids that may repeat: the Suspects of a
-	// RepeatsError, for the run that it asks for.
-	SuspectIDs map[uint64]bool
 }
 
-// RepeatsError is returned by Compute when rows may repeat the id of an
-// earlier row (docs/formats.md#validation-and-the-error-report) and another run over the same extract is needed
-// to settle it: the extract is read once, and repeats are found only at the
-// end (see ids.go). The files written must be discarded; Next gives the Job
-// for the next run.
-//
-// A first run that finds ids sharing a hash returns their hashes
-// (Suspects); the second compares those ids and either completes the
-// report of a rejected extract or, when the tolerance accepts the extract
-// without the rows that repeat an id, returns them (Repeats) for a third run
-// that leaves them out as it reads.
-type RepeatsError struct {
-	Repeats  map[int]int
-	Suspects map[uint64]bool
-}
+// Source opens the extract, decompressed, from its first byte. Compute
+// calls it once for every pass it makes over the extract, and reads each
+// reader up to the trailer line at most; the caller closes the readers.
+type Source func() (io.Reader, error)
 
-func (e *RepeatsError) Error() string {
-	if e.Repeats == nil {
-		return fmt.Sprintf("%d registration ids may repeat: compute again to find the rows", len(e.Suspects))
-	}
-	return fmt.Sprintf("%d rows repeat the id of an earlier row: compute again without them", len(e.Repeats))
+// Output receives the product files.
+type Output interface {
+	// Create returns the writer for one vendor's product file. Compute
+	// calls it at the start of a pass, once for every product that is due
+	// and that the vendor takes, before it writes anything.
+	Create(vendor string, p Product, fileName string) (io.Writer, error)
+	// Discard throws away every file that Create gave since the start or
+	// the last Discard: Compute is about to read the extract again.
+	Discard()
 }
-
-// Next returns job as the next run that e asks for.
-func (e *RepeatsError) Next(job Job) Job {
-	if e.Repeats != nil {
-		job.Repeats, job.SuspectIDs = e.Repeats, nil
-	} else {
-		job.SuspectIDs = e.Suspects
-	}
-	return job
-}
-
-// Output returns the writer for one vendor's product file; Compute calls it
-// once for every product that is due and that the vendor takes, before it
-// writes anything.
-type Output func(vendor string, p Product, fileName string) (io.Writer, error)
 
 // Outcome is what Compute produced.
 type Outcome struct {
@@ -109,132 +70,99 @@ type Outcome struct {
 	// Citizens counts the citizens in the snapshot; NoPeriod the DP citizens
 	// without a dagpengeperiode (a data-quality warning, docs/rules.md#cumulative-unemployment).
 	Citizens, NoPeriod int
+	// Passes is the number of times the extract was read (1 to 4).
+	Passes int
 }
 
-// Compute validates the extract read from r (already decompressed) and writes
-// every due product of every vendor to the writers that out returns. On a
-// rejected extract it returns a *RejectedError; what was written by then must
-// be discarded by the caller. Identical inputs give byte-identical outputs.
+// Compute validates the extract that src opens and writes every due
+// product of every vendor to the files that out creates. On a rejected
+// extract it returns a *RejectedError; what was written by then must be
+// discarded by the caller. Identical inputs give byte-identical outputs.
+// out may be nil when no vendor is given (a snapshot, or ValidateOnly).
 //
-// Unless Job.Sequential is set, the extract is parsed and evaluated by
-// Job.Workers goroutines (see pipeline.go); the outputs are the same.
-func Compute(r io.Reader, job Job, out Output) (*Outcome, error) {
-	opt := job.Reader
-	opt.AsOf = job.AsOf
-	rd, err := NewReader(r, opt)
-	if err != nil {
-		return &Outcome{Report: reportOf(err)}, err
-	}
+// Compute makes every pass over the extract that it needs itself, calling
+// out.Discard before each pass after the first:
+//   - An extract sorted by cpr is streamed: one pass, in memory that does
+//     not grow with the extract. One that turns out not to be sorted is
+//     read again with its rows partitioned by cpr in Scratch (Job.Buffered
+//     does that from the first pass).
+//   - Rows whose id repeats an earlier row's are found at the end of a pass
+//     (ids.go): when ids may repeat, one more pass compares them; when the
+//     tolerance accepts the extract without those rows, a last pass leaves
+//     them out.
+//
+// The extract is parsed and evaluated by Job.Workers goroutines (see
+// pipeline.go).
+func Compute(src Source, job Job, out Output) (*Outcome, error) {
 	if job.ValidateOnly {
 		job.Vendors, job.Snapshot = nil, false
 	}
+	ps := pass{buffered: job.Buffered && !job.ValidateOnly}
+	for n := 1; ; n++ {
+		if n > 1 {
+			// What the last pass kept that grows with the extract (up to
+			// 32 MiB of id hashes, ids.go) is garbage now: collected at
+			// once, it is not piled on by the next pass's.
+			runtime.GC()
+			if out != nil {
+				out.Discard()
+			}
+		}
+		r, err := src()
+		if err != nil {
+			return nil, err
+		}
+		oc, err := computePass(r, job, ps, out)
+		if oc != nil {
+			oc.Passes = n
+		}
+		var again *againError
+		if !errors.As(err, &again) {
+			return oc, err
+		}
+		ps = again.next
+	}
+}
+
+// pass is what one pass over the extract does differently from the first.
+type pass struct {
+	// buffered: the rows are partitioned by cpr in Scratch (spill.go).
+	buffered bool
+	// suspects are the hashes of ids that may repeat: the rows with these
+	// are kept to compare their ids (ids.go).
+	suspects map[uint64]bool
+	// repeats are the rows whose id repeats an earlier row's, by line,
+	// with the line of that earlier row: they are left out.
+	repeats map[int]int
+}
+
+// againError ends a pass that found another pass needed.
+type againError struct {
+	next pass
+	why  string
+}
+
+func (e *againError) Error() string { return "compute again: " + e.why }
+
+// computePass reads the extract once.
+func computePass(r io.Reader, job Job, ps pass, out Output) (*Outcome, error) {
+	opt := job.Reader
+	opt.AsOf = job.AsOf
+	f, err := openFile(r, opt)
+	if err != nil {
+		return &Outcome{Report: reportOf(err)}, err
+	}
 	e, err := newEmitter(job, out)
 	if err != nil {
-		return &Outcome{Report: rd.Report()}, err
+		return &Outcome{Report: f.Report()}, err
 	}
-	if !job.Sequential {
-		return runPipeline(rd, e)
-	}
-	if job.Repeats != nil {
-		rd.p.dup = func(_ uint64, line int) (int, bool) {
-			first, ok := job.Repeats[line]
-			return first, ok
-		}
-	}
-	if job.ValidateOnly {
-		for err == nil {
-			_, err = rd.Next()
-		}
-		if err != io.EOF {
-			return &Outcome{Report: rd.Report()}, err
-		}
-		return &Outcome{Report: rd.Report()}, nil
-	}
-	s, w := newSink(e), newWriter(e)
-	each := func(rows []Row) error {
-		s.citizen(rows)
-		if s.size() >= 64<<10 {
-			w.write(s)
-		}
-		return nil
-	}
-	if job.Buffered {
-		err = buffered(rd, each)
-	} else {
-		err = streamed(rd, each)
-	}
-	if err != nil {
-		return &Outcome{Report: rd.Report()}, err
-	}
-	s.left(nil)
-	w.write(s)
-	oc, err := w.finish()
-	oc.Report = rd.Report()
-	return oc, err
+	return runPipeline(f, e, ps)
 }
 
 func reportOf(err error) *Report {
 	var re *RejectedError
 	if errors.As(err, &re) {
 		return re.Report
-	}
-	return nil
-}
-
-// streamed groups consecutive rows of the same cpr; it needs the extract
-// sorted by cpr and holds one citizen at a time.
-func streamed(rd *Reader, fn func([]Row) error) error {
-	var group []Row
-	for {
-		row, err := rd.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if len(group) > 0 && row.CPR != group[0].CPR {
-			if bytes.Compare(row.CPR[:], group[0].CPR[:]) < 0 {
-				return ErrUnsorted
-			}
-			if err := fn(group); err != nil {
-				return err
-			}
-			group = group[:0]
-		}
-		group = append(group, row)
-	}
-	if len(group) > 0 {
-		return fn(group)
-	}
-	return nil
-}
-
-// buffered reads every row, then hands the citizens over in cpr order.
-func buffered(rd *Reader, fn func([]Row) error) error {
-	by := map[[10]byte][]Row{}
-	for {
-		row, err := rd.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		by[row.CPR] = append(by[row.CPR], row)
-	}
-	keys := make([][10]byte, 0, len(by))
-	for k := range by {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return bytes.Compare(keys[i][:], keys[j][:]) < 0 })
-	for _, k := range keys {
-		rows := by[k]
-		// Rows in file order, so that evaluation does not depend on the map.
-		sort.Slice(rows, func(i, j int) bool { return rows[i].Line < rows[j].Line })
-		if err := fn(rows); err != nil {
-			return err
-		}
 	}
 	return nil
 }
@@ -279,7 +207,7 @@ func newEmitter(job Job, out Output) (*emitter, error) {
 			if !v.Takes(p) || !p.Due(job.AsOf) {
 				continue
 			}
-			w, err := out(v.Name, p, p.FileName(job.AsOf))
+			w, err := out.Create(v.Name, p, p.FileName(job.AsOf))
 			if err != nil {
 				return nil, err
 			}

@@ -508,26 +508,14 @@ func FuzzCompute(f *testing.F) {
 		cal := NewCalendar(nil, nil)
 		// The basis: the same extract a day earlier, if accepted.
 		var basis map[string]*Snapshot
-		if oc, err := Compute(bytes.NewReader(data), Job{AsOf: asOf - 1, Calendar: cal, Buffered: true, Snapshot: true}, nil); err == nil {
+		if oc, err := Compute(SourceOf(data), Job{AsOf: asOf - 1, Calendar: cal, Buffered: true, Snapshot: true}, nil); err == nil {
 			basis = map[string]*Snapshot{"alle": oc.Snapshot, "k101": oc.Snapshot}
 		}
-		run := func(buffered bool) (map[string]*bytes.Buffer, *Outcome, error) {
-			files := map[string]*bytes.Buffer{}
-			out := func(vendor string, p Product, name string) (io.Writer, error) {
-				b := &bytes.Buffer{}
-				files[vendor+"/"+name] = b
-				return b, nil
-			}
+		run := func(buffered bool) (Files, *Outcome, error) {
+			files := Files{}
 			job := Job{AsOf: asOf, Calendar: cal, Vendors: vendors, Basis: basis, Buffered: buffered}
-			for { // again as long as a RepeatsError asks for it
-				clear(files)
-				oc, err := Compute(bytes.NewReader(data), job, out)
-				var rep *RepeatsError
-				if !errors.As(err, &rep) {
-					return files, oc, err
-				}
-				job = rep.Next(job)
-			}
+			oc, err := Compute(SourceOf(data), job, files)
+			return files, oc, err
 		}
 		files, oc, err := run(true)
 		if err != nil {
@@ -559,19 +547,10 @@ func FuzzCompute(f *testing.F) {
 		}
 		// The single-goroutine reference gives the same verdict, report and
 		// bytes.
+		ref := Files{}
+		roc, rerr := ComputeReference(bytes.NewReader(data), Job{AsOf: asOf, Calendar: cal, Vendors: vendors, Basis: basis}, ref)
 		for _, buffered := range []bool{true, false} {
-			ref := map[string]*bytes.Buffer{}
-			out := func(vendor string, p Product, name string) (io.Writer, error) {
-				b := &bytes.Buffer{}
-				ref[vendor+"/"+name] = b
-				return b, nil
-			}
-			job := Job{AsOf: asOf, Calendar: cal, Vendors: vendors, Basis: basis, Buffered: buffered, Sequential: true}
-			roc, rerr := Compute(bytes.NewReader(data), job, out)
 			got, goc, gerr := run(buffered)
-			if errors.Is(rerr, ErrUnsorted) || errors.Is(gerr, ErrUnsorted) {
-				continue // the pipeline may see a repeated id's row as out of order
-			}
 			if (rerr == nil) != (gerr == nil) || rerr != nil && rerr.Error() != gerr.Error() {
 				t.Fatalf("buffered %v: reference %v, pipeline %v", buffered, rerr, gerr)
 			}
@@ -591,9 +570,6 @@ func FuzzCompute(f *testing.F) {
 			}
 		}
 		files2, _, err := run(false)
-		if errors.Is(err, ErrUnsorted) {
-			return
-		}
 		if err != nil {
 			t.Fatalf("streamed: %v, buffered accepted", err)
 		}
@@ -691,18 +667,13 @@ func FuzzRules(f *testing.F) {
 		}
 		cal := NewCalendar(nil, nil)
 		var basis map[string]*Snapshot
-		if oc, err := Compute(strings.NewReader(extract(rows...)), Job{AsOf: asOf - 1, Calendar: cal, Buffered: true, Snapshot: true}, nil); err == nil {
+		if oc, err := Compute(SourceOfString(extract(rows...)), Job{AsOf: asOf - 1, Calendar: cal, Buffered: true, Snapshot: true}, nil); err == nil {
 			basis = map[string]*Snapshot{"alle": oc.Snapshot, "k147": oc.Snapshot}
 		}
 		run := func(text string, buffered bool) map[string]string {
-			files := map[string]*bytes.Buffer{}
-			out := func(vendor string, p Product, name string) (io.Writer, error) {
-				b := &bytes.Buffer{}
-				files[vendor+"/"+name] = b
-				return b, nil
-			}
+			files := Files{}
 			job := Job{AsOf: asOf, Calendar: cal, Vendors: vendors, Basis: basis, Buffered: buffered}
-			if _, err := Compute(strings.NewReader(text), job, out); err != nil {
+			if _, err := Compute(SourceOfString(text), job, files); err != nil {
 				t.Fatalf("buffered %v: %v\n%s", buffered, err, text)
 			}
 			m := map[string]string{}

@@ -25,8 +25,8 @@ import (
 //     idPartLimit goes to a file too, and is split again by the next byte
 //     when checked, so memory stays bounded whatever the row count. Almost
 //     always no hash repeats, and that is the end of it.
-//  2. When some do, Compute returns a RepeatsError with those hashes (the
-//     suspects), and the next run keeps the line and the id itself of every
+//  2. When some do, the pass ends with those hashes (the suspects), and
+//     Compute's next pass keeps the line and the id itself of every
 //     row whose id has a suspect hash: the repeats are then found by
 //     comparing the ids, so two different ids that share a hash are never
 //     taken for a repeat.
@@ -35,14 +35,12 @@ import (
 // at the end changes what should have been computed. When the repeats make
 // the extract rejected, the report of the second run is completed exactly as
 // the Reader would have written it; when the tolerance accepts the extract
-// without those rows, a RepeatsError with the rows asks the caller for a
-// third run that leaves them out (see applyRepeats).
+// without those rows, Compute makes a third pass that leaves them out (see
+// applyRepeats).
 
 const (
 	idRecord = 8    // bytes of a hash on file
 	idBlock  = 1024 // hashes in a block in memory (8 KiB)
-	// maxLines is the most lines an extract may have for the pipeline.
-	maxLines = 1<<31 - 1
 )
 
 // idMemory is the most memory the id hashes take, when Job.MemoryLimit

@@ -1,10 +1,8 @@
 package compute
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -25,32 +23,27 @@ func TestExactRepeats(t *testing.T) {
 }
 
 // TestSuspectWithoutRepeat: a suspect hash whose id occurs once (as when two
-// different ids share a hash) costs a run and changes nothing.
+// different ids share a hash) costs a pass and changes nothing.
 func TestSuspectWithoutRepeat(t *testing.T) {
 	asOf := MkDate(2016, 1, 24)
 	data := extract(rowKG, rowDP, rowFri, rowLedi)
 	h, _ := hashID([]byte(rowLedi[colID]))
 	cal := NewCalendar(nil, nil)
 	vendors := []Vendor{{Name: "alle", All: true, Products: Products()}}
-	run := func(job Job) (map[string]string, error) {
-		files := map[string]*bytes.Buffer{}
-		_, err := Compute(strings.NewReader(data), job, func(_ string, _ Product, name string) (io.Writer, error) {
-			files[name] = &bytes.Buffer{}
-			return files[name], nil
-		})
+	run := func(ps pass) (map[string]string, error) {
+		files := Files{}
+		_, err := computePass(strings.NewReader(data), Job{AsOf: asOf, Calendar: cal, Vendors: vendors}, ps, files)
 		out := map[string]string{}
 		for n, b := range files {
 			out[n] = b.String()
 		}
 		return out, err
 	}
-	job := Job{AsOf: asOf, Calendar: cal, Vendors: vendors}
-	want, err := run(job)
+	want, err := run(pass{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	job.SuspectIDs = map[uint64]bool{h: true, h + 1: true}
-	got, err := run(job)
+	got, err := run(pass{suspects: map[uint64]bool{h: true, h + 1: true}})
 	if err != nil {
 		t.Fatalf("with a suspect that does not repeat: %v", err)
 	}
@@ -58,18 +51,22 @@ func TestSuspectWithoutRepeat(t *testing.T) {
 		t.Errorf("files differ:\n%v\nwant\n%v", got, want)
 	}
 
-	// The same id twice: the second run names both lines.
+	// The same id twice: the second pass names both lines.
 	data = extract(rowKG, rowDP, rowFri, rowLedi, rowLedi.with("fra", "2015-12-01"))
-	job.SuspectIDs = nil
-	_, err = run(job)
-	var rep *RepeatsError
-	if !errors.As(err, &rep) || len(rep.Suspects) != 1 || !rep.Suspects[h] {
-		t.Fatalf("first run: %v, want the suspect %x", err, h)
+	_, err = run(pass{})
+	var again *againError
+	if !errors.As(err, &again) || len(again.next.suspects) != 1 || !again.next.suspects[h] {
+		t.Fatalf("first pass: %v, want the suspect %x", err, h)
 	}
-	_, err = run(rep.Next(job))
+	_, err = run(again.next)
 	var rej *RejectedError
 	if !errors.As(err, &rej) || !strings.Contains(fmt.Sprint(rej.Report.Problems), "repeats the id of line 5") {
-		t.Fatalf("second run: %v, want the repeat reported", err)
+		t.Fatalf("second pass: %v, want the repeat reported", err)
+	}
+	// Compute makes both passes itself.
+	oc, err := Compute(SourceOfString(data), Job{AsOf: asOf, Calendar: cal, Vendors: vendors}, Files{})
+	if !errors.As(err, &rej) || oc.Passes != 2 {
+		t.Fatalf("Compute: %v after %d passes, want rejected after 2", err, oc.Passes)
 	}
 }
 

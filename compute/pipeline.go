@@ -41,6 +41,10 @@ import (
 // (tests make it smaller, for more chunk edges).
 var chunkSize = 1 << 20
 
+// errUnsorted ends a streaming pass over an extract that is not sorted by
+// cpr: Compute reads it again, buffered.
+var errUnsorted = errors.New("the extract is not sorted by cpr")
+
 type chunk struct {
 	seq   int
 	data  []byte // whole lines; the last one has no line end only at the end of the input
@@ -75,8 +79,9 @@ type chunk struct {
 }
 
 type pipeline struct {
-	rd       *Reader
+	f        *file
 	job      Job
+	pass     pass
 	e        *emitter
 	workers  int
 	sorted   bool
@@ -98,9 +103,9 @@ type pipeline struct {
 	parts     [numParts0]spillFile
 }
 
-func runPipeline(rd *Reader, e *emitter) (*Outcome, error) {
+func runPipeline(f *file, e *emitter, ps pass) (*Outcome, error) {
 	job := e.job
-	pl := &pipeline{rd: rd, job: job, e: e, sorted: !job.Buffered && !job.ValidateOnly, validate: job.ValidateOnly,
+	pl := &pipeline{f: f, job: job, pass: ps, e: e, sorted: !ps.buffered && !job.ValidateOnly, validate: job.ValidateOnly,
 		workers: job.Workers, sc: job.Scratch}
 	if pl.workers <= 0 {
 		pl.workers = runtime.GOMAXPROCS(0)
@@ -108,7 +113,7 @@ func runPipeline(rd *Reader, e *emitter) (*Outcome, error) {
 	if pl.sc == nil {
 		pl.sc = memScratch{}
 	}
-	if job.Repeats == nil && job.SuspectIDs == nil {
+	if ps.repeats == nil && ps.suspects == nil {
 		pl.ids = newIDStore(pl.sc, idMemoryBudget(job.MemoryLimit))
 		defer pl.ids.close()
 	}
@@ -127,48 +132,51 @@ func runPipeline(rd *Reader, e *emitter) (*Outcome, error) {
 		case pl.ids != nil:
 			sus, ierr := pl.ids.suspects(pl.workers)
 			if ierr != nil {
-				return &Outcome{Report: rd.Report()}, ierr
+				return &Outcome{Report: f.Report()}, ierr
 			}
 			if len(sus) > 0 {
-				return &Outcome{Report: rd.Report()}, &RepeatsError{Suspects: sus}
+				return &Outcome{Report: f.Report()}, &againError{next: pass{buffered: ps.buffered, suspects: sus}, why: fmt.Sprintf("%d registration ids may repeat", len(sus))}
 			}
-		case job.SuspectIDs != nil:
+		case ps.suspects != nil:
 			// Ids are looked at only up to where the Reader would have stopped.
 			upTo := maxLines
-			if f := rd.report.Fatal; f != nil {
-				upTo = f.Line - 1 // the line of the problem was not read as a row,
+			if p := f.report.Fatal; p != nil {
+				upTo = p.Line - 1 // the line of the problem was not read as a row,
 				if pl.noTrailer {
-					upTo = f.Line // unless the problem is the end of the file
+					upTo = p.Line // unless the problem is the end of the file
 				}
 			}
 			reps = exactRepeats(pl.suspects, upTo)
-			applyRepeats(&rd.report, reps)
+			applyRepeats(&f.report, reps)
 		}
 	}
 	if err == nil {
-		rd.report.Rows = rd.rows
+		f.report.Rows = f.rows
 		switch {
-		case rd.report.InvalidRows > job.Reader.MaxRejectedRows:
-			rd.report.Rejected = true
-			err = &RejectedError{Report: &rd.report}
+		case f.report.InvalidRows > job.Reader.MaxRejectedRows:
+			f.report.Rejected = true
+			err = &RejectedError{Report: &f.report}
 		case len(reps) > 0:
 			m := make(map[int]int, len(reps))
 			for _, r := range reps {
 				m[r.line] = r.first
 			}
-			err = &RepeatsError{Repeats: m}
+			err = &againError{next: pass{buffered: ps.buffered, repeats: m}, why: fmt.Sprintf("%d rows repeat the id of an earlier row", len(m))}
 		}
 	}
 	if err == nil && !pl.sorted && !pl.validate {
 		err = pl.computeParts()
 	}
+	if err == errUnsorted {
+		err = &againError{next: pass{buffered: true}, why: "the extract is not sorted by cpr"}
+	}
 	if err != nil {
-		return &Outcome{Report: rd.Report()}, err
+		return &Outcome{Report: f.Report()}, err
 	}
 	pl.ms.left(nil)
 	pl.w.write(pl.ms)
 	oc, err := pl.w.finish()
-	oc.Report = rd.Report()
+	oc.Report = f.Report()
 	return oc, err
 }
 
@@ -212,7 +220,7 @@ func (pl *pipeline) run() error {
 	}
 	if !pl.trailer {
 		pl.noTrailer = true
-		return pl.fatal(pl.rd.line, "", "no trailer line SLUT;<number of data rows> at the end: the file is truncated")
+		return pl.fatal(pl.f.line, "", reasonNoTrailer)
 	}
 	if pl.sorted && len(pl.pending) > 0 {
 		pl.flushPending()
@@ -224,13 +232,13 @@ func (pl *pipeline) run() error {
 func (pl *pipeline) read(work, ordered chan<- *chunk) {
 	defer close(ordered)
 	defer close(work)
-	maxLine := pl.rd.opt.MaxLineBytes
+	maxLine := pl.f.opt.MaxLineBytes
 	size := max(chunkSize, 2*(maxLine+3))
 	var carry []byte
-	line, seq := pl.rd.line, 0
+	line, seq := pl.f.line, 0
 	// What the Reader has buffered (after the header), then straight from
 	// its source into the chunks, without a copy through the buffer.
-	src := io.MultiReader(io.LimitReader(pl.rd.br, int64(pl.rd.br.Buffered())), pl.rd.src)
+	src := io.MultiReader(io.LimitReader(pl.f.br, int64(pl.f.br.Buffered())), pl.f.src)
 	for eof := false; !eof; {
 		var c *chunk
 		select {
@@ -318,10 +326,10 @@ type worker struct {
 }
 
 func (pl *pipeline) newWorker() *worker {
-	wk := &worker{pl: pl, p: pl.rd.p}
+	wk := &worker{pl: pl, p: pl.f.p}
 	wk.p.alias = true
 	wk.p.dup = nil
-	if rep := pl.job.Repeats; rep != nil {
+	if rep := pl.pass.repeats; rep != nil {
 		wk.p.dup = func(_ uint64, line int) (int, bool) {
 			first, ok := rep[line]
 			return first, ok
@@ -342,7 +350,7 @@ func (wk *worker) process(c *chunk) {
 	c.reset(pl)
 	p := &wk.p
 	p.rep = &c.rep
-	maxLine := pl.rd.opt.MaxLineBytes
+	maxLine := pl.f.opt.MaxLineBytes
 	var row Row
 	lineNo := c.line
 	wk.lines.reset(c.data)
@@ -360,21 +368,21 @@ func (wk *worker) process(c *chunk) {
 			break
 		}
 		if lineNo > maxLines {
-			c.fatal = &Problem{Line: lineNo, Reason: fmt.Sprintf("the file has more than %d lines", maxLines)}
+			c.fatal = &Problem{Line: lineNo, Reason: reasonTooManyLines}
 			break
 		}
 		if len(line) > maxLine {
 			c.rows++
 			c.rep.InvalidRows++
-			c.rep.add(Problem{Line: lineNo, Reason: fmt.Sprintf("line is longer than %d bytes", maxLine)})
+			c.rep.add(Problem{Line: lineNo, Reason: reasonLongLine(maxLine)})
 			continue
 		}
 		if !asciiLine && !utf8.Valid(line) {
-			c.fatal = &Problem{Line: lineNo, Column: badUTF8Column(line, p), Reason: "not valid UTF-8"}
+			c.fatal = &Problem{Line: lineNo, Column: badUTF8Column(line, p), Reason: reasonBadUTF8}
 			break
 		}
-		if len(line) >= 5 && string(line[:5]) == "SLUT;" && semis != p.nfields-1 {
-			if !c.takeTrailer(line[5:], lineNo) {
+		if isTrailer(line, semis, p.nfields) {
+			if !c.takeTrailer(line, lineNo) {
 				break
 			}
 			continue
@@ -391,7 +399,7 @@ func (wk *worker) process(c *chunk) {
 		if p.hasID {
 			if pl.ids != nil {
 				wk.ids.add(p.idHash)
-			} else if sus := pl.job.SuspectIDs; sus != nil && sus[p.idHash] {
+			} else if sus := pl.pass.suspects; sus != nil && sus[p.idHash] {
 				wk.suspects = append(wk.suspects, suspectRow{id: string(p.get(colID)), line: lineNo, invalid: !ok})
 			}
 		}
@@ -445,19 +453,15 @@ func (c *chunk) reset(pl *pipeline) {
 	}
 }
 
-// takeTrailer notes the trailer SLUT;<num> on line lineNo; false (with the
-// chunk's fatal problem set) when num is not a number, as the Reader
-// checks it (reader.go).
-func (c *chunk) takeTrailer(num []byte, lineNo int) bool {
-	if len(num) == 0 || !allDigits(num) {
-		c.fatal = &Problem{Line: lineNo, Reason: "the trailer is not SLUT;<number of data rows>"}
+// takeTrailer notes the trailer on line lineNo; false (with the chunk's
+// fatal problem set) when its number is not one.
+func (c *chunk) takeTrailer(line []byte, lineNo int) bool {
+	n, digits, ok := trailerCount(line)
+	if !ok {
+		c.fatal = &Problem{Line: lineNo, Reason: reasonBadTrailer}
 		return false
 	}
-	c.trailer, c.trailerRows, c.trailerLen = lineNo, c.rows, len(num)
-	c.trailerN, _ = parseDigits(num)
-	if len(num) > 9 {
-		c.trailerN = -1
-	}
+	c.trailer, c.trailerRows, c.trailerN, c.trailerLen = lineNo, c.rows, n, digits
 	return true
 }
 
@@ -489,11 +493,11 @@ func (wk *worker) finish(c *chunk) {
 // merge takes the chunks back in order: the report, the citizens at the
 // chunk's edges, what the worker rendered, the trailer.
 func (pl *pipeline) merge(c *chunk) error {
-	rd := pl.rd
+	f := pl.f
 	if pl.trailer {
 		switch {
 		case len(c.data) > 0:
-			return pl.fatal(c.line+1, "", "data after the trailer line")
+			return pl.fatal(c.line+1, "", reasonAfterTrailer)
 		case c.rerr != nil:
 			return pl.readErr(c.line+1, c.rerr)
 		}
@@ -523,36 +527,36 @@ func (pl *pipeline) merge(c *chunk) error {
 		}
 	}
 	for _, p := range c.rep.Problems {
-		rd.report.add(p)
+		f.report.add(p)
 	}
-	rd.report.ProblemCount += c.rep.ProblemCount - len(c.rep.Problems)
-	rd.report.InvalidRows += c.rep.InvalidRows
+	f.report.ProblemCount += c.rep.ProblemCount - len(c.rep.Problems)
+	f.report.InvalidRows += c.rep.InvalidRows
 	switch {
 	case c.unsorted:
-		rd.rows += c.rows
-		return ErrUnsorted
+		f.rows += c.rows
+		return errUnsorted
 	case c.fatal != nil:
-		rd.rows += c.rows
+		f.rows += c.rows
 		return pl.fatal(c.fatal.Line, c.fatal.Column, c.fatal.Reason)
 	case c.trailer > 0:
-		rd.rows += c.trailerRows
-		if c.trailerN != rd.rows {
-			return pl.fatal(c.trailer, "", trailerProblem(c.trailerN, c.trailerLen, rd.rows))
+		f.rows += c.trailerRows
+		if p := trailerProblem(c.trailerN, c.trailerLen, f.rows); p != "" {
+			return pl.fatal(c.trailer, "", p)
 		}
 		if c.after > 0 {
-			return pl.fatal(c.after, "", "data after the trailer line")
+			return pl.fatal(c.after, "", reasonAfterTrailer)
 		}
 		if c.rerr != nil {
 			return pl.readErr(c.trailer+1, c.rerr)
 		}
 		pl.trailer = true
-		rd.line = c.trailer
+		f.line = c.trailer
 		return nil
 	}
-	rd.rows += c.rows
-	rd.line = c.line + c.lines
+	f.rows += c.rows
+	f.line = c.line + c.lines
 	if c.rerr != nil {
-		return pl.readErr(rd.line+1, c.rerr)
+		return pl.readErr(f.line+1, c.rerr)
 	}
 	return nil
 }
@@ -566,7 +570,7 @@ func (pl *pipeline) joinEdges(c *chunk) error {
 		switch last := &pl.pending[0].CPR; {
 		case *last == first[0].CPR:
 		case string(last[:]) > string(first[0].CPR[:]):
-			return ErrUnsorted
+			return errUnsorted
 		default:
 			pl.flushPending()
 		}
@@ -604,19 +608,11 @@ func (pl *pipeline) flushPending() {
 }
 
 func (pl *pipeline) fatal(line int, col, reason string) error {
-	pl.rd.line = line
-	return pl.rd.fatal(col, reason)
+	pl.f.line = line
+	return pl.f.fatal(col, reason)
 }
 
 func (pl *pipeline) readErr(line int, err error) error {
-	pl.rd.line = line
-	return pl.rd.readErr(err)
-}
-
-func trailerProblem(n, digits, rows int) string {
-	said := fmt.Sprintf("%d data rows", n)
-	if n < 0 {
-		said = fmt.Sprintf("a number of %d digits", digits)
-	}
-	return fmt.Sprintf("the trailer says %s but the file has %d: the file is truncated or corrupt", said, rows)
+	pl.f.line = line
+	return pl.f.readErr(err)
 }

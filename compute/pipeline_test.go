@@ -3,7 +3,6 @@ package compute_test
 import (
 	"bytes"
 	"compress/gzip"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,7 +14,7 @@ import (
 )
 
 // TestPipelineMatchesReference: the parallel pipeline writes the same bytes
-// as the straightforward single-goroutine evaluator (Job.Sequential), for a
+// as the straightforward single-goroutine evaluator (ComputeReference), for a
 // generated population, sorted and shuffled, with a basis snapshot so that
 // daglige-beskeder has NY, AENDRING and UDGAAET rows, on a Sunday so that
 // ugeopdatering is due; with 1, 2 and 3 workers, chunks of 1 MiB and of a
@@ -40,14 +39,13 @@ func TestPipelineMatchesReference(t *testing.T) {
 	cal := compute.NewCalendar(nil, nil)
 
 	// The basis, by the reference and by the pipeline.
-	snapJob := compute.Job{AsOf: basisDay, Calendar: cal, Snapshot: true, Sequential: true}
-	oc, err := compute.Compute(bytes.NewReader(basisData), snapJob, nil)
+	snapJob := compute.Job{AsOf: basisDay, Calendar: cal, Snapshot: true}
+	oc, err := compute.ComputeReference(bytes.NewReader(basisData), snapJob, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	basis := oc.Snapshot
-	snapJob.Sequential = false
-	if oc, err = compute.Compute(bytes.NewReader(basisData), snapJob, nil); err != nil {
+	if oc, err = compute.Compute(compute.SourceOf(basisData), snapJob, nil); err != nil {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(oc.Snapshot) != fmt.Sprint(basis) {
@@ -64,17 +62,23 @@ func TestPipelineMatchesReference(t *testing.T) {
 	run := func(data []byte, j compute.Job) (*compute.Outcome, buffers) {
 		t.Helper()
 		bs := buffers{}
-		oc, err := compute.Compute(bytes.NewReader(data), j, bs.output)
+		oc, err := compute.Compute(compute.SourceOf(data), j, bs)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return oc, bs
 	}
-	ref := job
-	ref.Sequential = true
-	wantOC, want := run(sorted, ref)
-	ref.Buffered = true
-	if oc, bs := run(shuffled, ref); !sameFiles(want, bs) || fmt.Sprint(oc.Files) != fmt.Sprint(wantOC.Files) {
+	reference := func(data []byte) (*compute.Outcome, buffers) {
+		t.Helper()
+		bs := buffers{}
+		oc, err := compute.ComputeReference(bytes.NewReader(data), job, bs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return oc, bs
+	}
+	wantOC, want := reference(sorted)
+	if oc, bs := reference(shuffled); !sameFiles(want, bs) || fmt.Sprint(oc.Files) != fmt.Sprint(wantOC.Files) {
 		t.Fatal("the reference gives other files for the shuffled extract")
 	}
 	checkFiles(t, asOf, wantOC, want)
@@ -133,8 +137,10 @@ func TestPipelineMatchesReference(t *testing.T) {
 			}
 		})
 	}
-	if _, err := compute.Compute(bytes.NewReader(shuffled), job, buffers{}.output); !errors.Is(err, compute.ErrUnsorted) {
-		t.Errorf("streaming the shuffled extract: %v, want ErrUnsorted", err)
+	// Not told that it is shuffled, Compute finds out in a first pass and
+	// makes a second, buffered one.
+	if oc, got := run(shuffled, job); oc.Passes != 2 || !sameFiles(want, got) {
+		t.Errorf("the shuffled extract, not said to be: %d passes, same files: %v", oc.Passes, sameFiles(want, got))
 	}
 }
 
@@ -152,8 +158,8 @@ func sameFiles(a, b buffers) bool {
 
 // TestPipelineRepeatedIDs: ids that repeat are found at the end. Rejected,
 // the report is the reference's word for word; accepted within the
-// tolerance, Compute asks for a second run (RepeatsError) that leaves the
-// rows out, and then writes what the reference writes.
+// tolerance, Compute makes a third pass that leaves the rows out, and then
+// writes what the reference writes.
 func TestPipelineRepeatedIDs(t *testing.T) {
 	asOf := compute.MkDate(2016, 1, 24)
 	data := generate(t, synth.Options{Citizens: 300, Seed: 3, AsOf: asOf})
@@ -172,35 +178,15 @@ func TestPipelineRepeatedIDs(t *testing.T) {
 	for _, tolerance := range []int{0, 2, 3} {
 		t.Run(fmt.Sprint("tolerance ", tolerance), func(t *testing.T) {
 			job := compute.Job{AsOf: asOf, Calendar: cal, Vendors: testVendors(), Reader: compute.ReaderOptions{MaxRejectedRows: tolerance}}
-			ref := job
-			ref.Sequential = true
 			want := buffers{}
-			roc, rerr := compute.Compute(bytes.NewReader(bad), ref, want.output)
-			// The first run finds one id hash twice; the second the rows
+			roc, rerr := compute.ComputeReference(bytes.NewReader(bad), job, want)
+			// The first pass finds one id hash twice; the second the rows
 			// with that id, which complete the report of a rejected extract
-			// or, within the tolerance, ask for a third run without them.
+			// or, within the tolerance, call for a third pass without them.
 			got := buffers{}
-			oc, err := compute.Compute(bytes.NewReader(bad), job, got.output)
-			var rep *compute.RepeatsError
-			if !errors.As(err, &rep) || len(rep.Suspects) != 1 || rep.Repeats != nil {
-				t.Fatalf("first run: %v, want a RepeatsError with one suspect", err)
-			}
-			runs := 1
-			for errors.As(err, &rep) {
-				if rep.Repeats != nil {
-					if tolerance < 3 {
-						t.Fatalf("RepeatsError with a tolerance of %d", tolerance)
-					}
-					if fmt.Sprint(rep.Repeats) != "map[40:10 41:10 2000:10]" {
-						t.Errorf("repeats %v", rep.Repeats)
-					}
-				}
-				job, got = rep.Next(job), buffers{}
-				oc, err = compute.Compute(bytes.NewReader(bad), job, got.output)
-				runs++
-			}
-			if want := map[bool]int{false: 2, true: 3}[tolerance >= 3]; runs != want {
-				t.Errorf("%d runs, want %d", runs, want)
+			oc, err := compute.Compute(compute.SourceOf(bad), job, got)
+			if want := map[bool]int{false: 2, true: 3}[tolerance >= 3]; oc.Passes != want {
+				t.Errorf("%d passes, want %d", oc.Passes, want)
 			}
 			if fmt.Sprint(err) != fmt.Sprint(rerr) {
 				t.Fatalf("error %v, reference %v", err, rerr)
@@ -276,36 +262,21 @@ func TestPipelineBadInputMatchesReference(t *testing.T) {
 			for _, mode := range []string{"streamed", "buffered", "validated"} {
 				job := compute.Job{AsOf: asOf, Calendar: cal, Vendors: testVendors(), Buffered: mode == "buffered",
 					ValidateOnly: mode == "validated", Reader: compute.ReaderOptions{MaxRejectedRows: c.tolerance}}
-				run := func(j compute.Job) (*compute.Outcome, buffers, error) {
-					for { // again as long as a RepeatsError asks for it
-						var r io.Reader = strings.NewReader(c.text)
-						if c.gz != nil {
-							var err error
-							if r, err = compute.Decompress(bytes.NewReader(c.gz), true, 0); err != nil {
-								t.Fatal(err)
-							}
-						}
-						bs := buffers{}
-						oc, err := compute.Compute(r, j, bs.output)
-						var rep *compute.RepeatsError
-						if !errors.As(err, &rep) {
-							return oc, bs, err
-						}
-						j = rep.Next(j)
+				open := func() (io.Reader, error) {
+					if c.gz != nil {
+						return compute.Decompress(bytes.NewReader(c.gz), true, 0)
 					}
+					return strings.NewReader(c.text), nil
 				}
-				ref := job
-				ref.Sequential = true
-				roc, want, rerr := run(ref)
-				oc, got, err := run(job)
+				r, err := open()
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, got := buffers{}, buffers{}
+				roc, rerr := compute.ComputeReference(r, job, want)
+				oc, err := compute.Compute(open, job, got)
 				if fmt.Sprint(err) != fmt.Sprint(rerr) {
 					t.Fatalf("%s: %v, reference %v", mode, err, rerr)
-				}
-				if errors.Is(err, compute.ErrUnsorted) {
-					if mode == "validated" {
-						t.Fatal("validated: ErrUnsorted")
-					}
-					continue
 				}
 				var a, b bytes.Buffer
 				roc.Report.WriteTo(&a)
@@ -369,12 +340,18 @@ func TestColumnOrder(t *testing.T) {
 	}
 	cal := compute.NewCalendar(nil, nil)
 	for _, seq := range []bool{false, true} {
-		job := compute.Job{AsOf: asOf, Calendar: cal, Vendors: testVendors(), Sequential: seq, Reader: compute.ReaderOptions{MaxRejectedRows: 2}}
+		job := compute.Job{AsOf: asOf, Calendar: cal, Vendors: testVendors(), Reader: compute.ReaderOptions{MaxRejectedRows: 2}}
+		run := func(text string, out compute.Output) (*compute.Outcome, error) {
+			if seq {
+				return compute.ComputeReference(strings.NewReader(text), job, out)
+			}
+			return compute.Compute(compute.SourceOfString(text), job, out)
+		}
 		want, got := buffers{}, buffers{}
-		if _, err := compute.Compute(strings.NewReader(data), job, want.output); err != nil {
+		if _, err := run(data, want); err != nil {
 			t.Fatal(err)
 		}
-		oc, err := compute.Compute(strings.NewReader(reordered), job, got.output)
+		oc, err := run(reordered, got)
 		if err != nil {
 			t.Fatal(err)
 		}

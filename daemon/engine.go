@@ -312,8 +312,8 @@ func (e *Engine) record(r *receipt.Record) {
 // compute runs compute over an archived or inbox extract with the scratch
 // files in the state directory (not /tmp, which may be a small tmpfs); the
 // job carries the configured memory limit (Engine.job).
-func (e *Engine) compute(path string, job compute.Job, out compute.Output, reset func()) (*extract.Result, error) {
-	return extract.ComputeWith(path, job, out, reset, extract.Options{TempDir: e.layout.Scratch()})
+func (e *Engine) compute(path string, job compute.Job, out compute.Output) (*extract.Result, error) {
+	return extract.ComputeWith(path, job, out, extract.Options{TempDir: e.layout.Scratch()})
 }
 
 // unlocked runs fn with e.mu released, for outbox operations and

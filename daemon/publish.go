@@ -469,9 +469,7 @@ func (e *Engine) restage(m *Manifest, vendor string, p compute.Product) (*Manife
 	defer t.Abort()
 	var res *extract.Result
 	e.unlocked(func() {
-		res, err = e.compute(archived, job, func(string, compute.Product, string) (io.Writer, error) {
-			return t, nil
-		}, func() { t.Truncate(0); t.Seek(0, 0) })
+		res, err = e.compute(archived, job, oneFile{t})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("recompute %s for %s from %s: %w", p, vendor, m.Extract, err)
@@ -505,4 +503,15 @@ func (e *Engine) restage(m *Manifest, vendor string, p compute.Product) (*Manife
 // permanent; network and remote-full are transient).
 func classify(err error) (class string, permanent bool) {
 	return transfer.Class(err), transfer.Permanent(err)
+}
+
+// oneFile is the Output of a job with one product file: t, written again
+// from its start on Discard.
+type oneFile struct{ t *fsutil.TempFile }
+
+func (o oneFile) Create(string, compute.Product, string) (io.Writer, error) { return o.t, nil }
+
+func (o oneFile) Discard() {
+	o.t.Truncate(0)
+	o.t.Seek(0, io.SeekStart)
 }

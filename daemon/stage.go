@@ -221,47 +221,25 @@ func (e *Engine) stage(src string, ref ExtractRef, job compute.Job, bases map[st
 	if err := os.Mkdir(dir, fsutil.DirMode); err != nil {
 		return nil, &extract.Result{}, err
 	}
-	var files []*os.File
-	closeAll := func() {
-		for _, f := range files {
-			f.Close()
-		}
-		files = nil
-	}
+	out := &stagedOutput{dir: dir}
 	fail := func(err error) error {
-		closeAll()
+		out.closeAll()
 		os.RemoveAll(dir)
 		return err
 	}
-	out := func(vendor string, p compute.Product, name string) (io.Writer, error) {
-		if err := os.MkdirAll(filepath.Join(dir, vendor), fsutil.DirMode); err != nil {
-			return nil, err
-		}
-		f, err := os.OpenFile(filepath.Join(dir, vendor, name), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fsutil.FileMode)
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, f)
-		return f, nil
-	}
-	reset := func() {
-		closeAll()
-		os.RemoveAll(dir)
-		os.Mkdir(dir, fsutil.DirMode)
-	}
-	res, err := e.compute(src, job, out, reset)
+	res, err := e.compute(src, job, out)
 	if res == nil {
 		res = &extract.Result{}
 	}
 	if err != nil {
 		return nil, res, fail(err)
 	}
-	for _, f := range files {
+	for _, f := range out.files {
 		if err := f.Sync(); err != nil {
 			return nil, res, fail(err)
 		}
 	}
-	closeAll()
+	out.closeAll()
 	m := &Manifest{Extract: filepath.Base(src), Ref: ref, SHA256: res.SHA256, Size: res.Size,
 		Rows: res.Report.Rows, Invalid: res.Report.InvalidRows, Citizens: res.Citizens, dir: dir}
 	for _, f := range res.Files {
@@ -286,6 +264,39 @@ func (e *Engine) stage(src string, ref ExtractRef, job compute.Job, bases map[st
 		return nil, res, fail(err)
 	}
 	return m, res, nil
+}
+
+// stagedOutput writes the product files into a staging directory.
+type stagedOutput struct {
+	dir   string
+	files []*os.File
+}
+
+func (o *stagedOutput) Create(vendor string, _ compute.Product, name string) (io.Writer, error) {
+	if err := os.MkdirAll(filepath.Join(o.dir, vendor), fsutil.DirMode); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(o.dir, vendor, name), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fsutil.FileMode)
+	if err != nil {
+		return nil, err
+	}
+	o.files = append(o.files, f)
+	return f, nil
+}
+
+// Discard empties the directory: compute is about to read the extract
+// again.
+func (o *stagedOutput) Discard() {
+	o.closeAll()
+	os.RemoveAll(o.dir)
+	os.Mkdir(o.dir, fsutil.DirMode)
+}
+
+func (o *stagedOutput) closeAll() {
+	for _, f := range o.files {
+		f.Close()
+	}
+	o.files = nil
 }
 
 // basisSource is a vendor's basis for daglige-beskeder (B of docs/rules.md#the-daily-messages) and
@@ -364,7 +375,7 @@ func (e *Engine) loadSnapshot(ref ExtractRef, m *Manifest, base compute.Job) (*c
 			continue
 		}
 		job := compute.Job{Calendar: base.Calendar, Snapshot: true, Reader: base.Reader, MemoryLimit: base.MemoryLimit}
-		res, err := e.compute(p, job, nil, func() {})
+		res, err := e.compute(p, job, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -6,8 +6,8 @@
 // Generate writes one valid extract: the header
 // id;cpr;type;kommune;fra;til;timer;kode;registreret, the data rows and the
 // trailer SLUT;<data rows>, with LF line ends. Every row passes the checks of
-// docs/formats.md#validation-and-the-error-report for the extract's as-of date, so compute.NewReader reports no
-// problem.
+// docs/formats.md#validation-and-the-error-report for the extract's as-of date, so compute.Compute (with
+// ValidateOnly) reports no problem.
 //
 // The population is realistic enough to exercise every rule of docs/rules.md and
 // every product of docs/formats.md#output-the-products, and about 25 rows per citizen on average:

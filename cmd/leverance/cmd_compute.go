@@ -99,7 +99,7 @@ func exitCode(err error, stderr io.Writer) int {
 
 func basisSnapshot(path string, job compute.Job, opt extract.Options, stderr io.Writer) (*compute.Snapshot, int) {
 	job.Vendors, job.Snapshot = nil, true
-	oc, err := extract.ComputeWith(path, job, nil, func() {}, opt)
+	oc, err := extract.ComputeWith(path, job, nil, opt)
 	if err != nil {
 		fmt.Fprint(stderr, "basis: ")
 		return nil, exitCode(err, stderr)
@@ -111,33 +111,14 @@ func basisSnapshot(path string, job compute.Job, opt extract.Options, stderr io.
 // only when the whole extract was accepted, renames them into place with
 // their .sha256 files. Files are created 0640: they hold CPR numbers.
 func computeFiles(path string, job compute.Job, opt extract.Options, outDir string, stderr io.Writer) (*extract.Result, int) {
-	var temps []*fsutil.TempFile
-	abort := func() {
-		for _, t := range temps {
-			t.Abort()
-			os.Remove(filepath.Dir(t.Name())) // the vendor directory, if this run made it empty
-		}
-		temps = nil
-	}
-	defer abort()
-	out := func(vendor string, p compute.Product, name string) (io.Writer, error) {
-		dir := filepath.Join(outDir, vendor)
-		if err := os.MkdirAll(dir, fsutil.DirMode); err != nil {
-			return nil, err
-		}
-		t, err := fsutil.Create(filepath.Join(dir, name), fsutil.FileMode)
-		if err != nil {
-			return nil, err
-		}
-		temps = append(temps, t)
-		return t, nil
-	}
-	oc, err := extract.ComputeWith(path, job, out, abort, opt)
+	out := &tempFiles{dir: outDir}
+	defer out.Discard()
+	oc, err := extract.ComputeWith(path, job, out, opt)
 	if err != nil {
 		return nil, exitCode(err, stderr)
 	}
 	for i, f := range oc.Files {
-		if err := temps[i].Commit(); err != nil {
+		if err := out.temps[i].Commit(); err != nil {
 			fmt.Fprintf(stderr, "leverance compute: %v\n", err)
 			return nil, exitFailure
 		}
@@ -167,4 +148,32 @@ func parseSize(s string) (int64, bool) {
 		return 0, false
 	}
 	return n * mult, true
+}
+
+// tempFiles creates the product files as temporary files in DIR/<vendor>/,
+// 0640: they hold CPR numbers. Discard removes those not committed.
+type tempFiles struct {
+	dir   string
+	temps []*fsutil.TempFile
+}
+
+func (o *tempFiles) Create(vendor string, _ compute.Product, name string) (io.Writer, error) {
+	dir := filepath.Join(o.dir, vendor)
+	if err := os.MkdirAll(dir, fsutil.DirMode); err != nil {
+		return nil, err
+	}
+	t, err := fsutil.Create(filepath.Join(dir, name), fsutil.FileMode)
+	if err != nil {
+		return nil, err
+	}
+	o.temps = append(o.temps, t)
+	return t, nil
+}
+
+func (o *tempFiles) Discard() {
+	for _, t := range o.temps {
+		t.Abort()
+		os.Remove(filepath.Dir(t.Name())) // the vendor directory, if this run made it empty
+	}
+	o.temps = nil
 }

@@ -93,13 +93,13 @@ func recompute(cfg *config.Config, recs []receipt.Record, r receipt.Record) (str
 		if err != nil {
 			return "", fmt.Errorf("basis: %w", err)
 		}
-		res, err := extract.Compute(bsrc, compute.Job{Calendar: job.Calendar, Snapshot: true, Reader: job.Reader}, nil, func() {})
+		res, err := extract.Compute(bsrc, compute.Job{Calendar: job.Calendar, Snapshot: true, Reader: job.Reader}, nil)
 		if err != nil {
 			return "", fmt.Errorf("basis: %w", err)
 		}
 		job.Basis = map[string]*compute.Snapshot{vendor.Name: res.Snapshot}
 	}
-	res, err := extract.Compute(src, job, func(string, compute.Product, string) (io.Writer, error) { return io.Discard, nil }, func() {})
+	res, err := extract.Compute(src, job, hashOnly{})
 	if err != nil {
 		return "", err
 	}
@@ -108,3 +108,10 @@ func recompute(cfg *config.Config, recs []receipt.Record, r receipt.Record) (str
 	}
 	return res.Files[0].SHA256, nil
 }
+
+// hashOnly is an Output that keeps nothing: the Outcome has the files'
+// hashes.
+type hashOnly struct{}
+
+func (hashOnly) Create(string, compute.Product, string) (io.Writer, error) { return io.Discard, nil }
+func (hashOnly) Discard()                                                  {}

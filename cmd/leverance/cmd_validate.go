@@ -27,7 +27,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	// memory does not grow with the file, and repeated ids are decided by
 	// comparing the ids themselves.
 	job := compute.Job{ValidateOnly: true, Reader: compute.ReaderOptions{MaxRejectedRows: *tolerance}}
-	res, err := extract.ComputeWith(path, job, nil, func() {}, extract.Options{AsOf: *asOf, NoSHA256: true})
+	res, err := extract.ComputeWith(path, job, nil, extract.Options{AsOf: *asOf, NoSHA256: true})
 	var ue extract.UsageError
 	var pe *os.PathError
 	switch {

@@ -116,63 +116,62 @@ type Options struct {
 }
 
 // Compute runs compute over the extract at path with the default Options.
-func Compute(path string, job compute.Job, out compute.Output, reset func()) (*Result, error) {
-	return ComputeWith(path, job, out, reset, Options{})
+func Compute(path string, job compute.Job, out compute.Output) (*Result, error) {
+	return ComputeWith(path, job, out, Options{})
 }
 
-// ComputeWith runs compute over the extract at path. It streams an extract
-// sorted by cpr; one that turns out not to be is read again with
-// Job.Buffered, which partitions its rows by cpr in scratch files. Rows
-// whose id repeats an earlier row's are found at the end: when the
-// tolerance accepts the extract without them, it is read once more leaving
-// them out (compute.RepeatsError). reset is called before every new run, so
-// that the caller can discard what out was given in the run before. The
-// report of a rejected extract names the file.
-func ComputeWith(path string, job compute.Job, out compute.Output, reset func(), opt Options) (*Result, error) {
+// ComputeWith runs compute over the extract at path. compute.Compute reads
+// it as often as it needs (an extract not sorted by cpr, repeated ids),
+// opening it again each time; the SHA-256 and size are those of the last
+// reading. The report of a rejected extract names the file.
+func ComputeWith(path string, job compute.Job, out compute.Output, opt Options) (*Result, error) {
 	if job.Scratch == nil {
 		job.Scratch = diskScratch{dir: opt.TempDir}
 	}
-	for {
+	open := func() (*File, error) {
 		in, err := Open(path, opt.AsOf)
-		if err != nil {
-			return nil, err
-		}
-		if opt.NoSHA256 {
+		if err == nil && opt.NoSHA256 {
 			in.h = nil
 		}
-		job.AsOf = in.Name.AsOf
-		oc, err := compute.Compute(in, job, out)
-		// What the run kept that grows with the extract (up to 32 MiB of
-		// id hashes, compute/ids.go) is garbage now: collecting it at once,
-		// with little else left on the heap, keeps a next run, or the next
-		// extract in the same process, from piling its own on top before
-		// the collector's next turn (which comes when the heap has doubled).
-		runtime.GC()
-		if err == nil && !opt.NoSHA256 {
-			// Hash what follows the trailer too (nothing, for a valid file).
-			_, err = io.Copy(io.Discard, hashingReader{in})
-		}
-		in.Close()
-		var rep *compute.RepeatsError
-		switch {
-		case errors.Is(err, compute.ErrUnsorted) && !job.Buffered:
-			job.Buffered = true
-			reset()
-			continue
-		case errors.As(err, &rep) && job.Repeats == nil:
-			job = rep.Next(job)
-			reset()
-			continue
-		}
-		if oc != nil && oc.Report != nil {
-			oc.Report.File = filepath.Base(path)
-		}
-		res := &Result{Outcome: oc, Name: in.Name, Size: in.Size()}
-		if !opt.NoSHA256 {
-			res.SHA256 = in.SHA256()
-		}
-		return res, err
+		return in, err
 	}
+	in, err := open()
+	if err != nil {
+		return nil, err
+	}
+	defer func() { in.Close() }()
+	job.AsOf = in.Name.AsOf
+	passes := 0
+	src := func() (io.Reader, error) {
+		if passes++; passes > 1 { // another pass: from the start
+			again, err := open()
+			if err != nil {
+				return nil, err
+			}
+			in.Close()
+			in = again
+		}
+		return in, nil
+	}
+	oc, err := compute.Compute(src, job, out)
+	// What the run kept that grows with the extract (up to 32 MiB of id
+	// hashes, compute/ids.go) is garbage now: collecting it at once, with
+	// little else left on the heap, keeps the next extract in the same
+	// process from piling its own on top before the collector's next turn
+	// (which comes when the heap has doubled).
+	runtime.GC()
+	if err == nil && !opt.NoSHA256 {
+		// Hash what follows the trailer too (nothing, for a valid file).
+		_, err = io.Copy(io.Discard, hashingReader{in})
+	}
+	if oc != nil && oc.Report != nil {
+		oc.Report.File = filepath.Base(path)
+	}
+	res := &Result{Outcome: oc, Name: in.Name, Size: in.Size()}
+	if !opt.NoSHA256 {
+		res.SHA256 = in.SHA256()
+	}
+	return res, err
 }
 
 // diskScratch makes compute's scratch files in dir: unlinked at once, so

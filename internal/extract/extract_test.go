@@ -16,8 +16,9 @@ import (
 
 // TestComputeRuns: a shuffled extract is computed again buffered through
 // scratch files on disk, one with a tolerated repeated id again without the
-// repeat; each new run is announced by reset; the results are the
-// reference's; the raw file's hash is that of its bytes.
+// repeat; each new pass is announced by Output.Discard; the results are
+// those of the same bytes computed in memory; the raw file's hash is that of
+// its bytes.
 func TestComputeRuns(t *testing.T) {
 	asOf := compute.MkDate(2016, 1, 24)
 	var sorted, shuffled bytes.Buffer
@@ -55,25 +56,15 @@ func TestComputeRuns(t *testing.T) {
 			}
 			scratch := t.TempDir()
 			job := compute.Job{Calendar: cal, Vendors: vendors, Reader: compute.ReaderOptions{MaxRejectedRows: c.tolerance}}
-			var files map[string]*bytes.Buffer
-			runs := 0
-			reset := func() { files = map[string]*bytes.Buffer{} }
-			out := func(vendor string, p compute.Product, name string) (io.Writer, error) {
-				if len(files) == 0 {
-					runs++
-				}
-				b := &bytes.Buffer{}
-				files[name] = b
-				return b, nil
-			}
-			reset()
-			res, err := ComputeWith(path, job, out, reset, Options{TempDir: scratch})
+			out := &memOutput{files: map[string]*bytes.Buffer{}}
+			res, err := ComputeWith(path, job, out, Options{TempDir: scratch})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if runs != c.runs {
-				t.Errorf("%d runs, want %d", runs, c.runs)
+			if res.Passes != c.runs || out.discards != c.runs-1 {
+				t.Errorf("%d passes, %d discards; want %d passes", res.Passes, out.discards, c.runs)
 			}
+			files := out.files
 			sum := sha256.Sum256([]byte(c.data))
 			if res.SHA256 != hex.EncodeToString(sum[:]) || res.Size != int64(len(c.data)) {
 				t.Errorf("SHA256 %s size %d, want the file's", res.SHA256, res.Size)
@@ -82,21 +73,19 @@ func TestComputeRuns(t *testing.T) {
 				t.Errorf("scratch files left: %v", left)
 			}
 
+			// The same bytes from memory, buffered from the start (compute's
+			// own tests compare that with the reference).
 			ref := job
-			ref.AsOf, ref.Sequential, ref.Buffered = asOf, true, true
-			want := map[string]*bytes.Buffer{}
-			_, err = compute.Compute(strings.NewReader(c.data), ref, func(vendor string, p compute.Product, name string) (io.Writer, error) {
-				b := &bytes.Buffer{}
-				want[name] = b
-				return b, nil
-			})
+			ref.AsOf, ref.Buffered = asOf, true
+			want := &memOutput{files: map[string]*bytes.Buffer{}}
+			_, err = compute.Compute(func() (io.Reader, error) { return strings.NewReader(c.data), nil }, ref, want)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(want) != len(files) {
-				t.Fatalf("%d files, reference %d", len(files), len(want))
+			if len(want.files) != len(files) {
+				t.Fatalf("%d files, reference %d", len(files), len(want.files))
 			}
-			for name, b := range want {
+			for name, b := range want.files {
 				if !bytes.Equal(b.Bytes(), files[name].Bytes()) {
 					t.Errorf("%s differs from the reference's", name)
 				}
@@ -106,4 +95,21 @@ func TestComputeRuns(t *testing.T) {
 			}
 		})
 	}
+}
+
+// memOutput keeps the product files in memory and counts the discards.
+type memOutput struct {
+	files    map[string]*bytes.Buffer
+	discards int
+}
+
+func (m *memOutput) Create(_ string, _ compute.Product, name string) (io.Writer, error) {
+	b := &bytes.Buffer{}
+	m.files[name] = b
+	return b, nil
+}
+
+func (m *memOutput) Discard() {
+	m.files = map[string]*bytes.Buffer{}
+	m.discards++
 }
