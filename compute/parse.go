@@ -261,12 +261,9 @@ func (p *rowParser) byType(row *Row, fraOK bool) {
 	case TypeSamtale, TypeIndkaldelse:
 		p.noTil(row)
 		p.noTimer(row, timer)
-		switch string(kode) {
-		case KodeJob:
-			row.Kode = KodeJob
-		case KodeFaelles:
-			row.Kode = KodeFaelles
-		default:
+		if c, ok := knownCode(kode, interviewCodes); ok {
+			row.Kode = c
+		} else {
 			p.unknownKode(row, kode)
 		}
 		if fraOK && row.Type == TypeSamtale && row.Fra > p.asOf {
@@ -275,7 +272,7 @@ func (p *rowParser) byType(row *Row, fraOK bool) {
 	case TypeAktivering:
 		p.tilAfterFra(row, fraOK)
 		p.noTimer(row, timer)
-		if c, ok := activationCode(kode); ok {
+		if c, ok := knownCode(kode, activationCodes); ok {
 			row.Kode = c
 		} else {
 			p.unknownKode(row, kode)
@@ -323,34 +320,15 @@ func (p *rowParser) unknownKode(row *Row, kode []byte) {
 	p.bad("kode", fmt.Sprintf("unknown code %s for type %s", safeQuote(kode), row.Type))
 }
 
-// activationCode is the activation code kode, if it is one.
-func activationCode(kode []byte) (string, bool) {
-	for _, c := range activationCodes {
+// knownCode is kode as the one of codes it is (interned: no allocation),
+// if it is one.
+func knownCode(kode []byte, codes []string) (string, bool) {
+	for _, c := range codes {
 		if string(kode) == c {
 			return c, true
 		}
 	}
 	return "", false
-}
-
-func parseGroup(b []byte) Group {
-	switch string(b) {
-	case "DP":
-		return GroupDP
-	case "KH-J":
-		return GroupKHJ
-	case "KH-A":
-		return GroupKHA
-	case "UH-J":
-		return GroupUHJ
-	case "UH-A":
-		return GroupUHA
-	case "IY-J":
-		return GroupIYJ
-	case "IY-A":
-		return GroupIYA
-	}
-	return GroupNone
 }
 
 func isDigit(c byte) bool { return c-'0' < 10 }

@@ -68,9 +68,30 @@ const (
 	GroupIYA
 )
 
+// groupNames are the codes of the groups, by Group: the one list of the
+// kontaktgrupper that the parser, the spill encoding and the snapshot read.
 var groupNames = [...]string{"", "DP", "KH-J", "KH-A", "UH-J", "UH-A", "IY-J", "IY-A"}
 
 func (g Group) String() string { return groupNames[g] }
+
+// Groups returns every group, in order.
+func Groups() []Group {
+	gs := make([]Group, 0, len(groupNames)-1)
+	for g := range len(groupNames) - 1 {
+		gs = append(gs, Group(g+1))
+	}
+	return gs
+}
+
+// parseGroup is the group whose code is b, or GroupNone.
+func parseGroup(b []byte) Group {
+	for g, name := range groupNames[1:] {
+		if string(b) == name {
+			return Group(g + 1)
+		}
+	}
+	return GroupNone
+}
 
 // Jobparat reports whether g is one of the jobparat groups (KH-J, UH-J, IY-J).
 func (g Group) Jobparat() bool { return g == GroupKHJ || g == GroupUHJ || g == GroupIYJ }
@@ -83,7 +104,6 @@ const (
 )
 
 var (
-	groupByCode     = map[string]Group{"DP": GroupDP, "KH-J": GroupKHJ, "KH-A": GroupKHA, "UH-J": GroupUHJ, "UH-A": GroupUHA, "IY-J": GroupIYJ, "IY-A": GroupIYA}
 	interviewCodes  = []string{KodeJob, KodeFaelles}
 	activationCodes = []string{"VEJL", "PRAK", "LTS"}
 )

@@ -64,11 +64,9 @@ func row(id, typ, fra, til string, timer int64, kode string) Row {
 	}
 	copy(r.CPR[:], testCPR)
 	if r.Type == TypeKontaktgruppe {
-		g, ok := groupByCode[kode]
-		if !ok {
+		if r.Group = parseGroup([]byte(kode)); r.Group == GroupNone {
 			panic("bad group " + kode)
 		}
-		r.Group = g
 	}
 	return r
 }

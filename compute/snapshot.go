@@ -92,7 +92,7 @@ func ReadSnapshot(r io.Reader) (*Snapshot, error) {
 		for j, d := range [...]*Date{&st.Vejledende, &st.Faelles, &st.Frist, &st.Opfyldt} {
 			*d = Date(int32(binary.BigEndian.Uint32(rec[13+4*j:])))
 		}
-		if st.Group > GroupIYA || i > 0 && string(s.States[i-1].CPR[:]) >= string(st.CPR[:]) {
+		if int(st.Group) >= len(groupNames) || i > 0 && string(s.States[i-1].CPR[:]) >= string(st.CPR[:]) {
 			return nil, fmt.Errorf("snapshot record %d: corrupt", i)
 		}
 	}

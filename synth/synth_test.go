@@ -77,8 +77,8 @@ func splitRow(t *testing.T, line int, l string) compute.Row {
 			r.Type = typ
 		}
 	}
-	for g := compute.GroupDP; g <= compute.GroupIYA && r.Type == compute.TypeKontaktgruppe; g++ {
-		if g.String() == r.Kode {
+	for _, g := range compute.Groups() {
+		if r.Type == compute.TypeKontaktgruppe && g.String() == r.Kode {
 			r.Group = g
 		}
 	}
