@@ -49,7 +49,7 @@ lint:
 
 # Short runs of every fuzzer (longer: make fuzz FUZZTIME=10m).
 fuzz:
-	GO="$(GO)" FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh ./compute/ ./config/ ./transfer/sftpserver/ ./receipt/ ./packaging/genman/
+	GO="$(GO)" FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh ./compute/ ./compute/internal/linescan/ ./config/ ./transfer/sftpserver/ ./receipt/ ./packaging/genman/
 
 # The go benchmarks, the national-scale compute benchmark of docs/performance.md and the
 # SFTP benchmarks against OpenSSH (scripts/bench-sftp.sh, about 6 minutes)

@@ -3,9 +3,13 @@ package compute
 import (
 	"encoding/binary"
 	"fmt"
-	"math/bits"
 	"unsafe"
+
+	"leverance/compute/internal/linescan"
 )
+
+// The parser reads the columns' places from linescan.Pos.
+var _ [linescan.MaxSemis - numCols]struct{}
 
 // rowParser splits and validates data rows (docs/formats.md#validation-and-the-error-report). The Reader has one,
 // and so does every worker of the parallel pipeline: it is the one place
@@ -41,8 +45,8 @@ type rowParser struct {
 	lastCPR   [10]byte
 	lastCPROK bool
 
-	line0 []byte           // the line split last
-	pos   [numCols + 1]int // where its fields start (after pos[i]) and end (before pos[i+1])
+	line0 []byte       // the line split last
+	pos   linescan.Pos // where its fields start (after pos[i]) and end (before pos[i+1])
 }
 
 func (p *rowParser) bad(col, reason string) {
@@ -51,57 +55,6 @@ func (p *rowParser) bad(col, reason string) {
 	}
 	p.failed = true
 	p.rep.add(Problem{Line: p.line, Column: col, Reason: reason})
-}
-
-// scanLine finds the end of the first line of data (the index of its '\n',
-// or len(data)) and the semicolons in it: it returns their number and puts
-// the positions of the first numCols of them in pos[1:]; ascii is true
-// when the line has only ASCII bytes (so it is valid UTF-8). It reads eight
-// bytes at a time.
-func scanLine(data []byte, pos *[numCols + 1]int) (end, semis int, ascii bool) {
-	const (
-		low7  = 0x7f7f7f7f7f7f7f7f
-		semi8 = 0x3b3b3b3b3b3b3b3b
-		nl8   = 0x0a0a0a0a0a0a0a0a
-	)
-	n, i := 0, 0
-	var acc uint64 // the bytes seen, or'ed: for the ASCII check
-	for ; i+8 <= len(data); i += 8 {
-		w := binary.LittleEndian.Uint64(data[i:])
-		acc |= w
-		// The top bit of every byte that is '\n', and of every ';' (exact:
-		// no carry crosses a byte).
-		x, y := w^nl8, w^semi8
-		nl := ^((x&low7 + low7) | x | low7)
-		sc := ^((y&low7 + low7) | y | low7)
-		if nl != 0 {
-			sc &= nl&-nl - 1 // the semicolons before the line end
-		}
-		for ; sc != 0; sc &= sc - 1 {
-			if n < numCols {
-				pos[n+1] = i + bits.TrailingZeros64(sc)/8
-			}
-			n++
-		}
-		if nl != 0 {
-			// (acc may hold bytes after the line end: then a line of
-			// ASCII is checked needlessly, never the other way round.)
-			return i + bits.TrailingZeros64(nl)/8, n, acc&0x8080808080808080 == 0
-		}
-	}
-	for ; i < len(data); i++ {
-		acc |= uint64(data[i])
-		switch data[i] {
-		case ';':
-			if n < numCols {
-				pos[n+1] = i
-			}
-			n++
-		case '\n':
-			return i, n, acc&0x8080808080808080 == 0
-		}
-	}
-	return len(data), n, acc&0x8080808080808080 == 0
 }
 
 // split takes a line with the given semicolons (from scanLine) as the
@@ -114,7 +67,7 @@ func (p *rowParser) split(line []byte, semis int) (fields int, ok bool) {
 	p.line0 = line
 	if !p.canonical {
 		b := p.reordered[:0]
-		var pos [numCols + 1]int
+		var pos linescan.Pos
 		pos[0] = -1
 		for c, i := range p.colOf {
 			if c > 0 {
@@ -144,11 +97,11 @@ func (p *rowParser) str(b []byte) string {
 // parse splits and validates one data line (without its line end) into row.
 // It records every problem of the row; ok is false when there was any.
 func (p *rowParser) parse(line []byte, lineNo int, row *Row) (ok bool) {
-	_, semis, _ := scanLine(line, &p.pos)
+	_, semis, _ := linescan.ScanLine(line, &p.pos)
 	return p.parseSplit(line, semis, lineNo, row)
 }
 
-// parseSplit is parse of a line whose semicolons scanLine found (in p.pos).
+// parseSplit is parse of a line whose semicolons linescan found (in p.pos).
 func (p *rowParser) parseSplit(line []byte, semis, lineNo int, row *Row) (ok bool) {
 	*row = Row{Line: lineNo}
 	p.line, p.failed, p.hasID = lineNo, false, false

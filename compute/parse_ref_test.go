@@ -3,6 +3,8 @@ package compute
 import (
 	"fmt"
 	"testing"
+
+	"leverance/compute/internal/linescan"
 )
 
 // parseSplitRef is parseSplit as it was before the checks that depend on
@@ -178,7 +180,7 @@ func FuzzParseSplit(f *testing.F) {
 		var rg, rw Report
 		p := rowParser{nfields: numCols, canonical: true, asOf: asOf, rep: &rg}
 		q := rowParser{nfields: numCols, canonical: true, asOf: asOf, rep: &rw}
-		_, semis, _ := scanLine(line, &p.pos)
+		_, semis, _ := linescan.ScanLine(line, &p.pos)
 		q.pos = p.pos
 		ok := p.parseSplit(line, semis, 7, &got)
 		wok := q.parseSplitRef(line, semis, 7, &want)

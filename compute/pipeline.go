@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"leverance/compute/internal/linescan"
 )
 
 // The parallel pipeline of Compute (docs/performance.md): the extract is read in
@@ -322,7 +324,7 @@ type worker struct {
 	p        rowParser
 	ids      idBatch
 	suspects []suspectRow
-	lines    lineScanner
+	lines    linescan.Scanner
 }
 
 func (pl *pipeline) newWorker() *worker {
@@ -353,9 +355,9 @@ func (wk *worker) process(c *chunk) {
 	maxLine := pl.f.opt.MaxLineBytes
 	var row Row
 	lineNo := c.line
-	wk.lines.reset(c.data)
+	wk.lines.Reset(c.data)
 	for {
-		line, semis, asciiLine, more := wk.lines.next(&p.pos)
+		line, semis, asciiLine, more := wk.lines.Next(&p.pos)
 		if !more {
 			break
 		}

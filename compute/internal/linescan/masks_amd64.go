@@ -1,4 +1,4 @@
-package compute
+package linescan
 
 import "golang.org/x/sys/cpu"
 

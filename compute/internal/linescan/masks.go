@@ -1,4 +1,7 @@
-package compute
+// Package linescan finds the lines of a chunk of an extract and the
+// semicolons in each: the inner loop of reading an extract
+// (docs/performance.md). It knows nothing of what the fields mean.
+package linescan
 
 import (
 	"encoding/binary"
@@ -9,7 +12,7 @@ import (
 // and fields: one bit per byte, bit i%64 of word i/64 for byte i. Building
 // them is the inner loop of reading an extract (docs/performance.md); on amd64 with
 // AVX2 it is done 64 bytes at a time by masks_amd64.s, elsewhere eight
-// bytes at a time by masksGo. The lineScanner then reads each line off the
+// bytes at a time by masksGo. The Scanner then reads each line off the
 // bitmaps (see next).
 type masks struct {
 	// ';', '\n', bytes ≥ 0x80; each has two words of zeros after the
@@ -83,8 +86,17 @@ func masksGo(data []byte, semi, nl, high []uint64) {
 	}
 }
 
-// lineScanner walks the lines of a chunk through its masks.
-type lineScanner struct {
+// MaxSemis is how many semicolons of a line Next and ScanLine record: at
+// least the columns of an extract.
+const MaxSemis = 15
+
+// Pos holds where the semicolons of a line are: Pos[i] is the position of
+// the i-th (from 1, up to MaxSemis), from the line's start. Pos[0] is not
+// written.
+type Pos [MaxSemis + 1]int
+
+// Scanner walks the lines of a chunk through its masks.
+type Scanner struct {
 	data  []byte
 	m     masks
 	off   int // where the next line starts
@@ -96,13 +108,14 @@ type lineScanner struct {
 // bytes while the building has left them in the cache.
 const maskBlock = 512
 
-func (s *lineScanner) reset(data []byte) {
+// Reset starts on data.
+func (s *Scanner) Reset(data []byte) {
 	s.data, s.off, s.built = data, 0, 0
 	s.m.prepare(data)
 }
 
 // ensure builds the masks up to word w (not included), at least a block.
-func (s *lineScanner) ensure(w int) {
+func (s *Scanner) ensure(w int) {
 	if w <= s.built || s.built >= s.m.n {
 		return
 	}
@@ -111,11 +124,11 @@ func (s *lineScanner) ensure(w int) {
 	s.built = to
 }
 
-// next returns the next line (without its '\n') and what scanLine returns
-// for it: the number of its semicolons, the positions of the first numCols
-// of them (in pos[1:], from the line's start), and whether it is ASCII.
-// ok is false at the end of the data.
-func (s *lineScanner) next(pos *[numCols + 1]int) (line []byte, semis int, ascii, ok bool) {
+// Next returns the next line (without its '\n') and what ScanLine returns
+// for it: the number of its semicolons, the positions of the first
+// MaxSemis of them (in pos), and whether it is ASCII. ok is false at the
+// end of the data.
+func (s *Scanner) Next(pos *Pos) (line []byte, semis int, ascii, ok bool) {
 	start := s.off
 	if start >= len(s.data) {
 		return nil, 0, false, false
@@ -142,11 +155,11 @@ func (s *lineScanner) next(pos *[numCols + 1]int) (line []byte, semis int, ascii
 	sHi := (sc[1]>>sh | sc[2]<<(64-sh)) & keepHi
 	high := (hb[0]>>sh|hb[1]<<(64-sh))&keepLo | (hb[1]>>sh|hb[2]<<(64-sh))&keepHi
 	k := 1
-	for b := sLo; b != 0 && k <= numCols; b &= b - 1 {
+	for b := sLo; b != 0 && k <= MaxSemis; b &= b - 1 {
 		pos[k] = bits.TrailingZeros64(b)
 		k++
 	}
-	for b := sHi; b != 0 && k <= numCols; b &= b - 1 {
+	for b := sHi; b != 0 && k <= MaxSemis; b &= b - 1 {
 		pos[k] = 64 + bits.TrailingZeros64(b)
 		k++
 	}
@@ -156,7 +169,7 @@ func (s *lineScanner) next(pos *[numCols + 1]int) (line []byte, semis int, ascii
 
 // nextLong is next for a line of 128 bytes or more, or the last line of
 // data without a line end: a word at a time.
-func (s *lineScanner) nextLong(pos *[numCols + 1]int) (line []byte, semis int, ascii, ok bool) {
+func (s *Scanner) nextLong(pos *Pos) (line []byte, semis int, ascii, ok bool) {
 	start := s.off
 	// The line end: the first '\n' from start on.
 	w := start / 64
@@ -191,7 +204,7 @@ func (s *lineScanner) nextLong(pos *[numCols + 1]int) (line []byte, semis int, a
 		high |= s.m.high[w] & keep
 		base := w*64 - start
 		for b := s.m.semi[w] & keep; b != 0; b &= b - 1 {
-			if n < numCols {
+			if n < MaxSemis {
 				pos[n+1] = base + bits.TrailingZeros64(b)
 			}
 			n++
