@@ -3,6 +3,7 @@ package compute
 import "testing"
 
 func TestEaster(t *testing.T) {
+	t.Parallel()
 	// Published Easter Sunday dates (Gregorian).
 	known := map[int]string{
 		1818: "1818-03-22", // the earliest possible date
@@ -45,6 +46,7 @@ type holidayCase struct {
 // them that are not holidays. e is Easter Sunday; each date is written out
 // by hand from it.
 func TestDanishHolidaysEasterBased(t *testing.T) {
+	t.Parallel()
 	cases := []holidayCase{
 		// 2016: Easter 27 March.
 		{"2016-03-23", false, "E-4 Wednesday"},
@@ -134,6 +136,7 @@ func TestDanishHolidaysEasterBased(t *testing.T) {
 }
 
 func TestDanishHolidaysFixed(t *testing.T) {
+	t.Parallel()
 	cases := []holidayCase{
 		{"2016-01-01", true, "New Year's Day"},
 		{"2024-01-01", true, "New Year's Day"},
@@ -178,6 +181,7 @@ func checkHolidays(t *testing.T, cases []holidayCase) {
 }
 
 func TestWorkingDays(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		d    string
 		want bool
@@ -213,6 +217,7 @@ func TestWorkingDays(t *testing.T) {
 }
 
 func TestConfiguredHolidays(t *testing.T) {
+	t.Parallel()
 	cal := NewCalendar(
 		[]Date{mustDate(t, "2016-06-06"), mustDate(t, "2016-06-05"), mustDate(t, "2016-12-24"), mustDate(t, "2016-01-09")},
 		[]Date{mustDate(t, "2016-03-25"), mustDate(t, "2016-03-27"), mustDate(t, "2016-06-01")},
@@ -250,6 +255,7 @@ func TestConfiguredHolidays(t *testing.T) {
 }
 
 func TestNextPrevWorkingDay(t *testing.T) {
+	t.Parallel()
 	def := NewCalendar(nil, nil)
 	cases := []struct {
 		cal        *Calendar
@@ -306,6 +312,7 @@ func TestNextPrevWorkingDay(t *testing.T) {
 // of the cached range and beyond its ends, with configured changes, for the
 // zero Calendar and for nil.
 func TestWorkingDayBits(t *testing.T) {
+	t.Parallel()
 	cals := map[string]*Calendar{
 		"configured": NewCalendar([]Date{MkDate(2016, 6, 6), MkDate(1900, 1, 2)}, []Date{MkDate(2016, 12, 26), MkDate(2100, 1, 1)}),
 		"zero":       {},

@@ -44,6 +44,7 @@ type Job struct {
 	// MemoryLimit bounds what an extract not sorted by cpr holds in memory
 	// at once (beyond Scratch); 0 means DefaultMemoryLimit.
 	MemoryLimit int64
+	Tuning      Tuning // the engine's sizes, for tests and benchmarks (tuning.go)
 }
 
 // Source opens the extract, decompressed, from its first byte. Compute

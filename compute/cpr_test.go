@@ -3,6 +3,7 @@ package compute
 import "testing"
 
 func TestBirthDateCentury(t *testing.T) {
+	t.Parallel()
 	// docs/rules.md#cpr-and-age: 7th digit 0–3 → 19YY; 4 or 9 → 20YY if YY ≤ 36 else 19YY;
 	// 5–8 → 20YY if YY ≤ 57 else 18YY. DDMM = 0101 throughout.
 	cases := []struct {
@@ -46,6 +47,7 @@ func TestBirthDateCentury(t *testing.T) {
 }
 
 func TestBirthDateInvalid(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		cpr, why string
 	}{
@@ -95,6 +97,7 @@ func TestBirthDateInvalid(t *testing.T) {
 }
 
 func TestBirthday(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		birth string
 		age   int
@@ -120,6 +123,7 @@ func TestBirthday(t *testing.T) {
 }
 
 func TestAge(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		birth, on string
 		want      int
@@ -187,6 +191,7 @@ func birthDateRef(cpr []byte) (Date, bool) {
 // plain reference on every day, month, year and century digit, and on
 // numbers with a byte that is not a digit in any place.
 func TestBirthDateRef(t *testing.T) {
+	t.Parallel()
 	check := func(cpr []byte) {
 		d, ok := BirthDate(cpr)
 		rd, rok := birthDateRef(cpr)

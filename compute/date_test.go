@@ -21,6 +21,7 @@ func mustDate(t testing.TB, s string) Date {
 }
 
 func TestMkDateEpoch(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		y, m, d int
 		want    Date
@@ -53,6 +54,7 @@ func TestMkDateEpoch(t *testing.T) {
 }
 
 func TestYMDRoundTrip(t *testing.T) {
+	t.Parallel()
 	// Every day from 1850 to 2150 must round-trip and be one after the previous.
 	prev := MkDate(1849, 12, 31)
 	for y := 1850; y <= 2150; y++ {
@@ -73,6 +75,7 @@ func TestYMDRoundTrip(t *testing.T) {
 }
 
 func TestIsLeapDaysIn(t *testing.T) {
+	t.Parallel()
 	leap := map[int]bool{1900: false, 2000: true, 2100: false, 2016: true, 2015: false, 2024: true, 2036: true, 1858: false, 2056: true}
 	for y, want := range leap {
 		if IsLeap(y) != want {
@@ -91,6 +94,7 @@ func TestIsLeapDaysIn(t *testing.T) {
 }
 
 func TestParseDate(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		in string
 		ok bool
@@ -154,6 +158,7 @@ func TestParseDate(t *testing.T) {
 }
 
 func TestFormatDate(t *testing.T) {
+	t.Parallel()
 	if s := NoDate.String(); s != "" {
 		t.Errorf("NoDate.String() = %q, want empty", s)
 	}
@@ -172,6 +177,7 @@ func TestFormatDate(t *testing.T) {
 }
 
 func TestAddMonths(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		from string
 		k    int
@@ -222,6 +228,7 @@ func TestAddMonths(t *testing.T) {
 }
 
 func TestAddDays(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		from string
 		k    int
@@ -247,6 +254,7 @@ func TestAddDays(t *testing.T) {
 }
 
 func TestWeekday(t *testing.T) {
+	t.Parallel()
 	// 0 = Monday … 6 = Sunday.
 	cases := []struct {
 		d    string
@@ -278,6 +286,7 @@ func TestWeekday(t *testing.T) {
 }
 
 func TestISOWeek(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		d          string
 		year, week int
@@ -310,6 +319,7 @@ func TestISOWeek(t *testing.T) {
 // days of Europe/Copenhagen across the DST changes (last Sunday of March and
 // October): a 23- or 25-hour day is still exactly one day.
 func TestDSTIrrelevant(t *testing.T) {
+	t.Parallel()
 	loc, err := time.LoadLocation("Europe/Copenhagen")
 	if err != nil {
 		t.Skip("no tz data:", err)
@@ -336,6 +346,7 @@ func TestDSTIrrelevant(t *testing.T) {
 // TestAppendDateEveryDay: AppendDate (a table of months) prints every day
 // in and around the table's years as YMD says, and the years far outside.
 func TestAppendDateEveryDay(t *testing.T) {
+	t.Parallel()
 	check := func(d Date) {
 		y, m, day := d.YMD()
 		if got, want := string(AppendDate(nil, d)), fmt.Sprintf("%04d-%02d-%02d", y, m, day); got != want {

@@ -17,11 +17,3 @@ func (c CumForTest) Sum(d Date) int64 { return c.c.sum(d) }
 
 // Reach is the first d ≥ from with Sum(d) ≥ target, or NoDate.
 func (c CumForTest) Reach(from Date, target int64) Date { return c.c.reach(from, target) }
-
-// SetChunkSizeForTest sets the size of the pipeline's chunks (at least
-// twice the longest line) and returns a function that restores it.
-func SetChunkSizeForTest(n int) (restore func()) {
-	old := chunkSize
-	chunkSize = n
-	return func() { chunkSize = old }
-}

@@ -129,6 +129,7 @@ func splitByCPR(data []byte) [][]byte {
 // TestReaderExampleProperties checks FuzzReader's properties on the whole
 // example extracts, with and without a tolerance and a line limit.
 func TestReaderExampleProperties(t *testing.T) {
+	t.Parallel()
 	for _, ex := range exampleExtracts(t) {
 		data, asOf := ex.data, ex.asOf
 		for _, opt := range []ReaderOptions{{AsOf: asOf}, {AsOf: asOf, MaxRejectedRows: 2, MaxLineBytes: 60}, {AsOf: asOf - 3}} {

@@ -22,9 +22,10 @@ import (
 //     4 million rows, by default); beyond it whole partitions go to
 //     scratch files, the highest first, 8 bytes a row, and every later hash
 //     of a partition on file goes to its file. A partition larger than
-//     idPartLimit goes to a file too, and is split again by the next byte
-//     when checked, so memory stays bounded whatever the row count. Almost
-//     always no hash repeats, and that is the end of it.
+//     the part limit (16 MiB by default) goes to a file too, and is split
+//     again by the next byte when checked, so memory stays bounded whatever
+//     the row count. Almost always no hash repeats, and that is the end of
+//     it. (Both sizes are Job.Tuning's.)
 //  2. When some do, the pass ends with those hashes (the suspects), and
 //     Compute's next pass keeps the line and the id itself of every
 //     row whose id has a suspect hash: the repeats are then found by
@@ -43,17 +44,9 @@ const (
 	idBlock  = 1024 // hashes in a block in memory (8 KiB)
 )
 
-// idMemory is the most memory the id hashes take, when Job.MemoryLimit
-// allows it (see idMemoryBudget); idPartLimit the largest partition that is
-// checked at once. Variables for the tests.
-var (
-	idMemory    int64 = 32 << 20
-	idPartLimit int64 = 16 << 20
-)
-
-// idMemoryBudget is the memory for the id hashes of a job: idMemory, or an
-// eighth of a smaller MemoryLimit.
-func idMemoryBudget(limit int64) int64 {
+// idMemoryBudget is the memory for the id hashes of a job: idMemory
+// (Tuning.IDMemory), or an eighth of a smaller MemoryLimit.
+func idMemoryBudget(limit, idMemory int64) int64 {
 	if limit <= 0 {
 		limit = DefaultMemoryLimit
 	}
@@ -61,8 +54,9 @@ func idMemoryBudget(limit int64) int64 {
 }
 
 type idStore struct {
-	sc     Scratch
-	budget int64 // bytes of hashes in memory at most
+	sc        Scratch
+	budget    int64 // bytes of hashes in memory at most
+	partLimit int64 // the largest partition in memory, and checked at once (Tuning.IDPartLimit)
 
 	mu    sync.Mutex
 	parts [256]idPart
@@ -81,8 +75,8 @@ type idPart struct {
 	f      spillFile
 }
 
-func newIDStore(sc Scratch, budget int64) *idStore {
-	return &idStore{sc: sc, budget: budget, top: 256}
+func newIDStore(sc Scratch, budget, partLimit int64) *idStore {
+	return &idStore{sc: sc, budget: budget, partLimit: partLimit, top: 256}
 }
 
 // idBatch is a worker's hashes of one chunk (in the order of its rows)
@@ -155,7 +149,7 @@ func (s *idStore) push(k int, b []uint64) {
 	n := int64(idRecord * len(b))
 	p.mem += n
 	s.mem += n
-	if p.mem > idPartLimit {
+	if p.mem > s.partLimit {
 		s.spill(p)
 	}
 	for s.mem > s.budget && s.top > 0 {
@@ -224,7 +218,7 @@ func (s *idStore) suspects(workers int) (map[uint64]bool, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := &idChecker{sc: s.sc}
+			c := &idChecker{sc: s.sc, partLimit: s.partLimit}
 			for i := range next {
 				p := &s.parts[i]
 				var dups []uint64
@@ -257,11 +251,12 @@ func (s *idStore) suspects(workers int) (map[uint64]bool, error) {
 }
 
 type idChecker struct {
-	sc     Scratch
-	buf    []byte
-	words  []uint64
-	hashes []uint64
-	table  []uint64
+	sc        Scratch
+	partLimit int64
+	buf       []byte
+	words     []uint64
+	hashes    []uint64
+	table     []uint64
 }
 
 // checkFile is check for a partition on file: split by the next byte when
@@ -285,7 +280,7 @@ func (c *idChecker) checkFile(p *spillFile, depth int) ([]uint64, error) {
 			return nil, nil
 		}
 		return []uint64{binary.LittleEndian.Uint64(rec[:])}, nil
-	case p.size > idPartLimit:
+	case p.size > c.partLimit:
 		return c.split(p, depth)
 	}
 	data, err := p.readAll(c.buf)

@@ -11,6 +11,7 @@ import (
 // TestExactRepeats: the second step compares ids, not hashes: rows whose
 // ids share a hash but differ are no repeats.
 func TestExactRepeats(t *testing.T) {
+	t.Parallel()
 	rows := []suspectRow{
 		{id: "b", line: 9}, {id: "a", line: 7, invalid: true}, {id: "a", line: 3}, {id: "c", line: 4},
 		{id: "b", line: 5}, {id: "a", line: 12}, {id: "b", line: 20},
@@ -25,6 +26,7 @@ func TestExactRepeats(t *testing.T) {
 // TestSuspectWithoutRepeat: a suspect hash whose id occurs once (as when two
 // different ids share a hash) costs a pass and changes nothing.
 func TestSuspectWithoutRepeat(t *testing.T) {
+	t.Parallel()
 	asOf := MkDate(2016, 1, 24)
 	data := extract(rowKG, rowDP, rowFri, rowLedi)
 	h, _ := hashID([]byte(rowLedi[colID]))
@@ -75,7 +77,7 @@ func TestSuspectWithoutRepeat(t *testing.T) {
 // are split again because a partition is too large; memory stays within
 // the budget.
 func TestIDStore(t *testing.T) {
-	defer func(m, l int64) { idMemory, idPartLimit = m, l }(idMemory, idPartLimit)
+	t.Parallel()
 	r := rand.New(rand.NewPCG(7, 8))
 	var hashes []uint64
 	for range 1000000 {
@@ -115,8 +117,7 @@ func TestIDStore(t *testing.T) {
 		{"split on file", 64 << 10, 4 << 10, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			idMemory, idPartLimit = c.memory, c.limit
-			s := newIDStore(memScratch{}, idMemoryBudget(0))
+			s := newIDStore(memScratch{}, c.memory, c.limit)
 			var batches [2]idBatch
 			peak := int64(0)
 			for i, h := range hashes {

@@ -179,6 +179,7 @@ func reference(rows []compute.Row, a compute.Date, cal *compute.Calendar) comput
 // every citizen of generated populations, on several as-of dates (around
 // Easter and Christmas, where working days are scarce).
 func TestPropertyReference(t *testing.T) {
+	t.Parallel()
 	cal := compute.NewCalendar(nil, nil)
 	n := 800
 	if raceEnabled {

@@ -39,10 +39,6 @@ import (
 // Both modes collect the hash of every id in an idStore and look for
 // repeats at the end (ids.go).
 
-// chunkSize is the size of the chunks the reader cuts the extract into
-// (tests make it smaller, for more chunk edges).
-var chunkSize = 1 << 20
-
 // errUnsorted ends a streaming pass over an extract that is not sorted by
 // cpr: Compute reads it again, buffered.
 var errUnsorted = errors.New("the extract is not sorted by cpr")
@@ -116,7 +112,7 @@ func runPipeline(f *file, e *emitter, ps pass) (*Outcome, error) {
 		pl.sc = memScratch{}
 	}
 	if ps.repeats == nil && ps.suspects == nil {
-		pl.ids = newIDStore(pl.sc, idMemoryBudget(job.MemoryLimit))
+		pl.ids = newIDStore(pl.sc, idMemoryBudget(job.MemoryLimit, job.Tuning.idMemory()), job.Tuning.idPartLimit())
 		defer pl.ids.close()
 	}
 	defer func() {
@@ -235,7 +231,7 @@ func (pl *pipeline) read(work, ordered chan<- *chunk) {
 	defer close(ordered)
 	defer close(work)
 	maxLine := pl.f.opt.MaxLineBytes
-	size := max(chunkSize, 2*(maxLine+3))
+	size := max(pl.job.Tuning.chunkSize(), 2*(maxLine+3))
 	var carry []byte
 	line, seq := pl.f.line, 0
 	// What the Reader has buffered (after the header), then straight from

@@ -22,6 +22,7 @@ import (
 // small that the shuffled extract's partitions are split again.
 // LEVERANCE_LONG=1 uses 100,000 citizens instead of 20,000.
 func TestPipelineMatchesReference(t *testing.T) {
+	t.Parallel()
 	n := 20000
 	switch {
 	case raceEnabled:
@@ -112,11 +113,9 @@ func TestPipelineMatchesReference(t *testing.T) {
 		{"shuffled, small chunks, partitions split", shuffled, true, 3, 9000, 256 << 10},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if c.chunk > 0 {
-				defer compute.SetChunkSizeForTest(c.chunk)()
-			}
 			j := job
 			j.Buffered, j.Workers, j.MemoryLimit = c.buffered, c.workers, c.limit
+			j.Tuning.ChunkSize = c.chunk
 			oc, got := run(c.data, j)
 			if !sameFiles(want, got) {
 				for name, b := range want {
@@ -161,6 +160,7 @@ func sameFiles(a, b buffers) bool {
 // tolerance, Compute makes a third pass that leaves the rows out, and then
 // writes what the reference writes.
 func TestPipelineRepeatedIDs(t *testing.T) {
+	t.Parallel()
 	asOf := compute.MkDate(2016, 1, 24)
 	data := generate(t, synth.Options{Citizens: 300, Seed: 3, AsOf: asOf})
 	lines := strings.Split(string(data), "\n")
@@ -211,6 +211,7 @@ func TestPipelineRepeatedIDs(t *testing.T) {
 // gives the reference's verdict and report, word for word, also when the
 // problem lies at a chunk edge or a line is longer than a chunk.
 func TestPipelineBadInputMatchesReference(t *testing.T) {
+	t.Parallel()
 	asOf := compute.MkDate(2016, 1, 24)
 	good := string(generate(t, synth.Options{Citizens: 200, Seed: 5, AsOf: asOf}))
 	lines := strings.SplitAfter(good, "\n")
@@ -254,14 +255,14 @@ func TestPipelineBadInputMatchesReference(t *testing.T) {
 		{"repeated id tolerated", with(func(l []string) []string { l[40] = id(l[10]) + l[40][len(id(l[40])):]; return l }), nil, 1},
 		{"truncated gzip", "", truncGz, 0},
 	}
-	defer compute.SetChunkSizeForTest(9000)()
 	cal := compute.NewCalendar(nil, nil)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			// Streamed, buffered, and only validated (in any order).
 			for _, mode := range []string{"streamed", "buffered", "validated"} {
 				job := compute.Job{AsOf: asOf, Calendar: cal, Vendors: testVendors(), Buffered: mode == "buffered",
-					ValidateOnly: mode == "validated", Reader: compute.ReaderOptions{MaxRejectedRows: c.tolerance}}
+					ValidateOnly: mode == "validated", Reader: compute.ReaderOptions{MaxRejectedRows: c.tolerance},
+					Tuning: compute.Tuning{ChunkSize: 9000}}
 				open := func() (io.Reader, error) {
 					if c.gz != nil {
 						return compute.Decompress(bytes.NewReader(c.gz), true, 0)
@@ -311,6 +312,7 @@ func gzipped(t testing.TB, data []byte) []byte {
 // and then may not point into it) and from the reference, sorted and
 // shuffled, valid rows and invalid ones alike.
 func TestColumnOrder(t *testing.T) {
+	t.Parallel()
 	asOf := compute.MkDate(2016, 1, 24)
 	data := string(generate(t, synth.Options{Citizens: 500, Seed: 11, AsOf: asOf}))
 	lines := strings.SplitAfter(data, "\n")

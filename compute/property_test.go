@@ -77,6 +77,7 @@ func rate(rows []compute.Row, x compute.Date) int64 {
 // first day on which the sum gets to a threshold, also from a later day (as
 // the activation deadline asks around the 30th and 50th birthdays).
 func TestPropertyCum(t *testing.T) {
+	t.Parallel()
 	thresholds := []int64{7 * 3700, 7 * 16033, 7 * 22200, 7 * 48100, 7 * 96198, 7 * 256528, 7 * 6 * 16033}
 	checked, n, seeds := 0, 1500, []int64{1, 2}
 	if raceEnabled {
@@ -180,6 +181,7 @@ func testVendors() []compute.Vendor {
 // extract: the same) so that daglige-beskeder holds every kind of row; and
 // every FileSum describes exactly the bytes written (docs/formats.md#output-the-products).
 func TestPropertyShuffle(t *testing.T) {
+	t.Parallel()
 	cal := compute.NewCalendar(nil, nil)
 	n := 3000
 	if raceEnabled {

@@ -258,6 +258,7 @@ func rejectCases() []rejectCase {
 }
 
 func TestReaderRejects(t *testing.T) {
+	t.Parallel()
 	cases := rejectCases()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -298,6 +299,7 @@ func TestReaderRejects(t *testing.T) {
 // Every problem of a row is reported, and a row with several problems
 // counts once.
 func TestReaderReportsEveryProblemOfARow(t *testing.T) {
+	t.Parallel()
 	row := rowLedi.with("id", "", "cpr", "3102801234", "kommune", "999", "timer", "40", "kode", "X", "registreret", "x")
 	in := extract(rowKG, row)
 	_, rep, err := readAll(t, strings.NewReader(in), ReaderOptions{AsOf: testAsOf})
@@ -321,6 +323,7 @@ func TestReaderReportsEveryProblemOfARow(t *testing.T) {
 }
 
 func TestReaderHeaderReportsAllProblems(t *testing.T) {
+	t.Parallel()
 	in := "id;type;kommune;fra;til;timer;kode;kode;extra\nSLUT;0\n"
 	_, rep, err := readAll(t, strings.NewReader(in), ReaderOptions{AsOf: testAsOf})
 	if !errors.As(err, new(*RejectedError)) {
@@ -345,6 +348,7 @@ func TestReaderHeaderReportsAllProblems(t *testing.T) {
 }
 
 func TestReaderAccepts(t *testing.T) {
+	t.Parallel()
 	all := []rowFields{rowKG, rowDP, rowLedi, rowSamt, rowInd, rowAkt, rowFri}
 	plain := extract(all...)
 	reordered := func() string {
@@ -397,6 +401,7 @@ func TestReaderAccepts(t *testing.T) {
 }
 
 func TestReaderRowValues(t *testing.T) {
+	t.Parallel()
 	in := extract(rowKG, rowLedi, rowAkt, rowFri, rowSamt)
 	rows, _, err := readAll(t, strings.NewReader(in), ReaderOptions{AsOf: testAsOf})
 	if err != io.EOF {
@@ -422,6 +427,7 @@ func TestReaderRowValues(t *testing.T) {
 
 // Edge values that are valid.
 func TestReaderAcceptsEdges(t *testing.T) {
+	t.Parallel()
 	rows := []rowFields{
 		rowLedi.with("id", "t1", "timer", "18,5"),
 		rowLedi.with("id", "t2", "timer", "18.50"),
@@ -467,6 +473,7 @@ func TestReaderAcceptsEdges(t *testing.T) {
 }
 
 func TestReaderTolerance(t *testing.T) {
+	t.Parallel()
 	bad1 := rowLedi.with("id", "b1", "timer", "40")
 	bad2 := rowKG.with("id", "b2", "cpr", "3102801234")
 	bad3 := rowSamt.with("id", "b3", "fra", "2016-02-30")
@@ -531,6 +538,7 @@ func TestReaderTolerance(t *testing.T) {
 }
 
 func TestReaderProblemCap(t *testing.T) {
+	t.Parallel()
 	var rows []rowFields
 	for i := range 150 {
 		rows = append(rows, rowKG.with("id", fmt.Sprintf("x%d", i), "cpr", fmt.Sprintf("31028%05d", i)))
@@ -562,6 +570,7 @@ func TestReaderProblemCap(t *testing.T) {
 }
 
 func TestReaderExamples(t *testing.T) {
+	t.Parallel()
 	files, _ := filepath.Glob("../testdata/basic/registreringer_*.csv")
 	if len(files) == 0 {
 		t.Fatal("no example extracts")
@@ -614,6 +623,7 @@ type iotestErrReader struct{ err error }
 func (e iotestErrReader) Read([]byte) (int, error) { return 0, e.err }
 
 func TestReaderGzip(t *testing.T) {
+	t.Parallel()
 	plain := []byte(extract(rowKG, rowDP, rowLedi, rowSamt, rowInd, rowAkt, rowFri))
 	good := gz(t, plain)
 
@@ -687,6 +697,7 @@ func isLimitError(err error) bool { return errors.As(err, new(*LimitError)) }
 // A zip bomb: a small .gz that expands far past a small limit is stopped at
 // the limit, without reading the rest.
 func TestReaderZipBomb(t *testing.T) {
+	t.Parallel()
 	const limit = 1 << 20
 	var plain bytes.Buffer
 	plain.WriteString(testHeader + "\n")
@@ -742,6 +753,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func TestReaderMaxLineBytes(t *testing.T) {
+	t.Parallel()
 	// A larger limit than the internal buffer works.
 	big := rowFri.with("kode", strings.Repeat("A", 70000))
 	_, rep, err := readAll(t, strings.NewReader(extract(big)), ReaderOptions{AsOf: testAsOf, MaxLineBytes: 100000})
@@ -760,6 +772,7 @@ func TestReaderMaxLineBytes(t *testing.T) {
 }
 
 func TestParseExtractName(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		ok   bool

@@ -179,6 +179,7 @@ func runRuleCases(t *testing.T, cases []ruleCase) {
 
 // TestRulesBase: the base citizen and the docs/rules.md#guiding-interview-date rule for n = 0…5.
 func TestRulesDPInterviewsUnderSix(t *testing.T) {
+	t.Parallel()
 	// Interviews on Jan 5, 6, 7, 8, 11 (all in [P, A] = [Jan 4, Jan 20]).
 	iv := []Row{job("s1", "2016-01-05"), job("s2", "2016-01-06"), job("s3", "2016-01-07"), job("s4", "2016-01-08"), job("s5", "2016-01-11")}
 	// Faelles f = 0 → 222 h → Fri 2016-02-12; Frist 481 h → Fri 2016-04-01 in all of these.
@@ -211,6 +212,7 @@ func TestRulesDPInterviewsUnderSix(t *testing.T) {
 }
 
 func TestRulesDPInterviewsSixAndMore(t *testing.T) {
+	t.Parallel()
 	// A = 2016-08-01 = P+210 → S(A) = 211·3700 = 780700. Faelles (f = 0) and Frist are
 	// unchanged (2016-02-12 and 2016-04-01, in the past: reported as they are).
 	const a = "2016-08-01"
@@ -246,6 +248,7 @@ func TestRulesDPInterviewsSixAndMore(t *testing.T) {
 }
 
 func TestRulesDPJointInterviews(t *testing.T) {
+	t.Parallel()
 	// Vejledende (n = 0) 2016-02-03 and Frist 2016-04-01 as in the base case.
 	runRuleCases(t, []ruleCase{
 		// f = 0 → 222 h → i = 41 → Sun 2016-02-14 → Fri 2016-02-12 (S(P+41) = 42·3700 = 155400 = 7·22200 exactly).
@@ -272,6 +275,7 @@ func TestRulesDPJointInterviews(t *testing.T) {
 }
 
 func TestRulesDPDagpengeperiode(t *testing.T) {
+	t.Parallel()
 	// Several dagpengeperioder: d0 2015-03-02, d1 2016-01-04, d2 2016-01-25 (after A).
 	// Unemployment has run full time since 2015-03-02.
 	multi := []Row{
@@ -311,6 +315,7 @@ func TestRulesDPDagpengeperiode(t *testing.T) {
 }
 
 func TestRulesDPLedig(t *testing.T) {
+	t.Parallel()
 	kd := []Row{kg("k1", "2016-01-04", "", "DP", 101), dpp("d1", "2016-01-04")}
 	with := func(extra ...Row) []Row { return append(append([]Row(nil), kd...), extra...) }
 	runRuleCases(t, []ruleCase{
@@ -375,6 +380,7 @@ func TestRulesDPLedig(t *testing.T) {
 }
 
 func TestRulesDPHorizon(t *testing.T) {
+	t.Parallel()
 	// 0,30 h/week (30 centi) from P = 2016-01-04: 1M needs ⌈112231/30⌉ = ⌈3741.03⌉ = 3742
 	// days → i = 3741. 222 h needs 155400/30 = 5180 days, 481 h 11224 days: beyond the horizon.
 	// (The 481 h / 961,98 h frist for someone born 1990 is decades away: empty.)
@@ -391,6 +397,7 @@ func TestRulesDPHorizon(t *testing.T) {
 }
 
 func TestRulesDPActivationAge(t *testing.T) {
+	t.Parallel()
 	// Base citizen with other CPR numbers; P = 2016-01-04, 37 h. 481 h (336700) is reached at
 	// i = 90 (Sun Apr 3, S = 336700 exactly), 6M (673386) at i = 181 (Sun Jul 3).
 	// Vejledende 2016-02-03 and Faelles 2016-02-12 are as in the base case.
@@ -449,6 +456,7 @@ func TestRulesDPActivationAge(t *testing.T) {
 }
 
 func TestRulesExemptions(t *testing.T) {
+	t.Parallel()
 	// Base citizen, raw dates before docs/rules.md#adjusting-a-due-date: Vejledende Wed 2016-02-03, Faelles Sun 2016-02-14,
 	// Frist Sun 2016-04-03 (after step 2: Feb 3, Feb 12, Apr 1).
 	runRuleCases(t, []ruleCase{
@@ -504,6 +512,7 @@ func TestRulesExemptions(t *testing.T) {
 }
 
 func TestRulesOpfyldt(t *testing.T) {
+	t.Parallel()
 	d := func(name string, opf string, extra ...Row) ruleCase {
 		return ruleCase{name: name, rows: base(extra...), asOf: "2016-01-20", want: wantDP(62900, 0, "", "2016-02-03", "2016-02-12", "2016-04-01", opf)}
 	}
@@ -533,6 +542,7 @@ func TestRulesOpfyldt(t *testing.T) {
 }
 
 func TestRulesKontaktgruppeChoice(t *testing.T) {
+	t.Parallel()
 	dp := base()
 	runRuleCases(t, []ruleCase{
 		// Two rows cover A; the later fra wins: KH-J from Jan 10 in kommune 147. S = Jan 10,
@@ -569,6 +579,7 @@ func TestRulesKontaktgruppeChoice(t *testing.T) {
 }
 
 func TestRulesJobparat(t *testing.T) {
+	t.Parallel()
 	kh := func(group, s string, extra ...Row) []Row {
 		return append([]Row{kg("k1", s, "", group, 101)}, extra...)
 	}
@@ -618,6 +629,7 @@ func TestRulesJobparat(t *testing.T) {
 }
 
 func TestRulesAktivitetsparat(t *testing.T) {
+	t.Parallel()
 	kh := func(group, s string, extra ...Row) []Row {
 		return append([]Row{kg("k1", s, "", group, 101)}, extra...)
 	}
@@ -660,6 +672,7 @@ func TestRulesAktivitetsparat(t *testing.T) {
 }
 
 func TestRulesCalendarConfig(t *testing.T) {
+	t.Parallel()
 	// KH-A with L = Dec 25 2015 → L + 3 months = Fri Mar 25 2016 (Good Friday).
 	goodFriday := []Row{kg("k1", "2015-12-01", "", "KH-A", 101), job("s1", "2015-12-25")}
 	// KH-J from Jan 4, n = 0 → Mon Jan 11.
@@ -681,6 +694,7 @@ func TestRulesCalendarConfig(t *testing.T) {
 }
 
 func TestRulesKontanthjaelpExemptions(t *testing.T) {
+	t.Parallel()
 	khj := func(extra ...Row) []Row { return append([]Row{kg("k1", "2016-01-04", "", "KH-J", 101)}, extra...) }
 	runRuleCases(t, []ruleCase{
 		// S + 7 = Mon Jan 11, exemption Jan 8–12 → Wed 2016-01-13.
@@ -694,6 +708,7 @@ func TestRulesKontanthjaelpExemptions(t *testing.T) {
 }
 
 func TestRulesDST(t *testing.T) {
+	t.Parallel()
 	// Dates around the DST changes are ordinary days.
 	runRuleCases(t, []ruleCase{
 		// P = Tue 2019-10-01, 37 h; the clocks go back on Sun Oct 27. A = Oct 31 = P+30 →
@@ -715,6 +730,7 @@ func TestRulesDST(t *testing.T) {
 }
 
 func TestRounding(t *testing.T) {
+	t.Parallel()
 	// HoursCenti = S/7 and WeeksCenti = S/(7·37) = S/259, each rounded half up.
 	cases := []struct {
 		sum          int64
@@ -760,6 +776,7 @@ func TestRounding(t *testing.T) {
 }
 
 func TestParseHours(t *testing.T) {
+	t.Parallel()
 	// LEDIG timer: > 0 and ≤ 37, at most 2 decimals, decimal comma or point → centi-hours.
 	ok := map[string]int64{
 		"37": 3700, "37,00": 3700, "37.00": 3700, "37,0": 3700,

@@ -10,6 +10,7 @@ import (
 
 // TestCPRCompare: cprCompare orders as the strings do.
 func TestCPRCompare(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(5, 6))
 	for range 100000 {
 		var a, b [10]byte
@@ -46,6 +47,7 @@ func timestampRef(b []byte) (Date, bool) {
 // TestTimestamp compares the word-at-a-time timestamp check with
 // timestampRef on valid times and on every one-byte change of them.
 func TestTimestamp(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(9, 10))
 	var p rowParser
 	bytesToTry := []byte("0123456789:T-/ \x00\xff\x39\x3a\x2f")
@@ -67,6 +69,7 @@ func TestTimestamp(t *testing.T) {
 
 // TestIDBits: every byte value at every place of a word of id characters.
 func TestIDBits(t *testing.T) {
+	t.Parallel()
 	for place := range 8 {
 		for c := range 256 {
 			b := []byte("aZ09_-zA")

@@ -6,6 +6,7 @@ import (
 )
 
 func TestSnapshotRoundTrip(t *testing.T) {
+	t.Parallel()
 	s := &Snapshot{AsOf: MkDate(2016, 1, 21), States: []State{
 		{CPR: [10]byte([]byte("0101005001")), Kommune: 147, Group: GroupUHA, Vejledende: MkDate(2016, 1, 21), Faelles: NoDate, Frist: NoDate, Opfyldt: NoDate},
 		{CPR: [10]byte([]byte("1005801234")), Kommune: 101, Group: GroupDP, Vejledende: MkDate(2015, 11, 30), Faelles: MkDate(2015, 11, 11), Frist: MkDate(2016, 3, 30), Opfyldt: NoDate},

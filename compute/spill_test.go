@@ -10,6 +10,7 @@ import (
 // it was (the line number aside), whatever its dates, codes and id, and
 // recordLen, recordPart and sortKey read the encoding as the cpr says.
 func TestRowEncoding(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(9, 10))
 	dates := []Date{MkDate(1, 1, 1), MkDate(9999, 12, 31), MkDate(1969, 12, 31), MkDate(1970, 1, 1), MkDate(2016, 1, 24), NoDate}
 	date := func() Date {
