@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	"leverance/compute/internal/linescan"
 )
@@ -573,7 +574,7 @@ func (pl *pipeline) joinEdges(c *chunk) error {
 			pl.flushPending()
 		}
 	}
-	pl.keep(first)
+	pl.keep(first, c.data)
 	if c.ngroups == 1 { // it may go on
 		return nil
 	}
@@ -582,21 +583,35 @@ func (pl *pipeline) joinEdges(c *chunk) error {
 		pl.w.write(c.s)
 		copy(pl.ms.next, c.next)
 	}
-	pl.keep(c.valid[c.lastStart:])
+	pl.keep(c.valid[c.lastStart:], c.data)
 	return nil
 }
 
 // keep adds rows to the pending group, with their own copies of the strings
-// that point into the chunk, which is used again for another part of the
-// extract.
-func (pl *pipeline) keep(rows []Row) {
+// that point into the chunk's data (the parser aliases what it can: see
+// rowParser.alias), which is used again for another part of the extract.
+// Both string fields of Row, ID and Kode, are looked at whatever the row's
+// type (TestKeepOwnsStrings fails if Row gains another); a known code is an
+// interned constant, not in the chunk, and is not copied.
+func (pl *pipeline) keep(rows []Row, data []byte) {
 	for _, r := range rows {
-		r.ID = strings.Clone(r.ID)
-		if r.Type == TypeFritagelse {
-			r.Kode = strings.Clone(r.Kode)
-		}
+		r.ID = ownString(r.ID, data)
+		r.Kode = ownString(r.Kode, data)
 		pl.pending = append(pl.pending, r)
 	}
+}
+
+// ownString is s, or a copy of it when it points into buf's array.
+func ownString(s string, buf []byte) string {
+	if len(s) == 0 || cap(buf) == 0 {
+		return s
+	}
+	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(buf[:cap(buf)])))
+	if p-lo < uintptr(cap(buf)) {
+		return strings.Clone(s)
+	}
+	return s
 }
 
 func (pl *pipeline) flushPending() {

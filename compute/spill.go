@@ -63,25 +63,47 @@ const (
 	noDate24    = 1<<23 - 1
 )
 
-var kodes = [...]string{"", "DP", "KH-J", "KH-A", "UH-J", "UH-A", "IY-J", "IY-A", KodeJob, KodeFaelles, "VEJL", "PRAK", "LTS"}
+// kodes is the codes that the encoding writes as an index, built from the
+// domain's lists (row.go): the kontaktgrupper first, at the index of their
+// Group (kodes[g] is g.String(), "" for GroupNone, which is every row
+// without a code), then the interview and the activation codes. A code
+// added to those lists is encoded by index without a change here; any
+// other code (FRITAGELSE's free text) goes as a literal.
+var kodes, kodesByLen = kodeTable(groupNames[:], interviewCodes, activationCodes)
 
-// kodeIndex is the kode of r as an index in kodes; for a KONTAKTGRUPPE it
-// is the group (kodes[g] is g.String()).
-func kodeIndex(r *Row) byte {
-	switch r.Type {
-	case TypeKontaktgruppe:
-		return byte(r.Group)
-	case TypeSamtale, TypeIndkaldelse:
-		if r.Kode == KodeJob {
-			return 8
-		}
-		return 9
-	case TypeDagpengeperiode, TypeLedig:
-		return 0
+// kodeTable is the lists one after the other, and the indexes of the codes
+// after the first list by their length.
+func kodeTable(lists ...[]string) (all []string, byLen [][]byte) {
+	for _, l := range lists {
+		all = append(all, l...)
 	}
-	for i, c := range kodes[10:] {
-		if r.Kode == c {
-			return byte(10 + i)
+	if len(all) > kodeLiteral {
+		panic("spill: more codes than an encoded row's kode byte holds")
+	}
+	for i := len(lists[0]); i < len(all); i++ {
+		n := len(all[i])
+		for len(byLen) <= n {
+			byLen = append(byLen, nil)
+		}
+		byLen[n] = append(byLen[n], byte(i))
+	}
+	return all, byLen
+}
+
+// kodeIndex is the kode of r as an index in kodes, or kodeLiteral; for a
+// KONTAKTGRUPPE it is the group. It runs once a row: a code is compared
+// only with those of its length (one or two).
+func kodeIndex(r *Row) byte {
+	switch n := len(r.Kode); {
+	case r.Type == TypeKontaktgruppe:
+		return byte(r.Group)
+	case n == 0:
+		return 0
+	case n < len(kodesByLen):
+		for _, i := range kodesByLen[n] {
+			if r.Kode == kodes[i] {
+				return i
+			}
 		}
 	}
 	return kodeLiteral

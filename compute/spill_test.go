@@ -70,3 +70,112 @@ func TestRowEncoding(t *testing.T) {
 		buf = buf[n:]
 	}
 }
+
+// BenchmarkSpillEncode: encodeRow (and so kodeIndex, once a row) over rows
+// of every type, in the proportions of a generated extract.
+func BenchmarkSpillEncode(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	rows := make([]Row, 4096)
+	for i := range rows {
+		row := &rows[i]
+		copy(row.CPR[:], "0101801234")
+		row.ID = fmt.Sprintf("R%09d", i)
+		row.Fra, row.Til, row.Registreret = MkDate(2015, 1, 1), NoDate, MkDate(2015, 1, 1)
+		switch x := r.IntN(20); {
+		case x < 4:
+			row.Type, row.Group = TypeKontaktgruppe, Group(1+r.IntN(int(GroupIYA)))
+			row.Kode = row.Group.String()
+		case x < 7:
+			row.Type = TypeDagpengeperiode
+		case x < 11:
+			row.Type, row.Timer = TypeLedig, 3700
+		case x < 14:
+			row.Type, row.Kode = TypeSamtale, interviewCodes[r.IntN(len(interviewCodes))]
+		case x < 16:
+			row.Type, row.Kode = TypeIndkaldelse, interviewCodes[r.IntN(len(interviewCodes))]
+		case x < 19:
+			row.Type, row.Kode = TypeAktivering, activationCodes[r.IntN(len(activationCodes))]
+		default:
+			row.Type, row.Kode = TypeFritagelse, "SYG"
+		}
+	}
+	buf := make([]byte, 0, 64*len(rows))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = buf[:0]
+		for i := range rows {
+			buf = encodeRow(buf, &rows[i])
+		}
+	}
+}
+
+// TestKodeTable: the encoding's code table is the domain's lists (row.go),
+// each code once, a kontaktgruppe at the index of its Group, and every code
+// of every list comes back from the encoding of a row of each type, written
+// as its index and not as a literal; so a code added to those lists needs no
+// change in spill.go.
+func TestKodeTable(t *testing.T) {
+	t.Parallel()
+	lists := [][]string{groupNames[:], interviewCodes, activationCodes}
+	seen := map[string]int{}
+	n := 0
+	for _, l := range lists {
+		for _, c := range l {
+			if i, ok := seen[c]; ok {
+				t.Errorf("code %q twice in the domain's lists (index %d and %d)", c, i, n)
+			}
+			seen[c] = n
+			n++
+		}
+	}
+	if len(kodes) != n || n >= kodeLiteral {
+		t.Fatalf("%d codes in the table, %d in the lists (at most %d)", len(kodes), n, kodeLiteral-1)
+	}
+	for i, c := range kodes {
+		if seen[c] != i {
+			t.Errorf("kodes[%d] = %q, the lists have it at %d", i, c, seen[c])
+		}
+	}
+	for g := range Group(len(groupNames)) {
+		if kodes[g] != g.String() {
+			t.Errorf("kodes[%d] = %q, group %q", g, kodes[g], g)
+		}
+	}
+	for i, c := range kodes {
+		for typ := TypeKontaktgruppe; typ <= TypeFritagelse; typ++ {
+			// A kontaktgruppe is the code of a KONTAKTGRUPPE row only (and
+			// encoded as its Group); "" and the other codes are found
+			// whatever the type.
+			if group := i > 0 && i < len(groupNames); group != (typ == TypeKontaktgruppe) {
+				continue
+			}
+			row := Row{CPR: [10]byte([]byte("0101801234")), Type: typ, ID: "id-1", Kode: c, Fra: MkDate(2016, 1, 1), Til: NoDate}
+			if typ == TypeKontaktgruppe {
+				row.Group = Group(i)
+			}
+			b := encodeRow(nil, &row)
+			if k := b[17]; k == kodeLiteral || kodes[k] != c {
+				t.Errorf("%s %q: encoded as kode byte %d", typ, c, k)
+			}
+			if recordLen(b) != len(b) {
+				t.Errorf("%s %q: recordLen %d of %d bytes", typ, c, recordLen(b), len(b))
+			}
+			var got Row
+			decodeRow(b, (*[4]byte)(row.CPR[:4]), &got)
+			if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", row) {
+				t.Errorf("%s %q: decoded\n%+v\nwant\n%+v", typ, c, got, row)
+			}
+		}
+	}
+	// A code that is not in the table goes as a literal, and so does a
+	// kontaktgruppe's code in a row of another type.
+	for _, c := range []string{"SYG", "X", "ABCDEFGHIJ", "JOBB", "DP2", "DP", "KHJ"} {
+		row := Row{CPR: [10]byte([]byte("0101801234")), Type: TypeFritagelse, ID: "id-2", Kode: c, Til: NoDate}
+		b := encodeRow(nil, &row)
+		var got Row
+		decodeRow(b, (*[4]byte)(row.CPR[:4]), &got)
+		if b[17] != kodeLiteral || got.Kode != c || recordLen(b) != len(b) {
+			t.Errorf("FRITAGELSE %q: kode byte %d, decoded %q", c, b[17], got.Kode)
+		}
+	}
+}
