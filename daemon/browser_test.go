@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"leverance/config"
+	"leverance/internal/noonzone"
 )
 
 // chromium returns the browser's path, or skips (or fails, in CI) the test.
@@ -113,23 +114,19 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// daytime waits, when the test could run into the 23:58 deadline of its
-// all-day windows or past midnight (a new delivery day), until just after
-// midnight, and returns today's date in Copenhagen. The wait is at most four
-// minutes, and only a test started after 23:56 waits at all.
-func daytime(t *testing.T) time.Time {
+// noonZone returns a fixed UTC offset under which it is now between 12:00
+// and 13:00 (package noonzone), and today's date there. The test's
+// configuration uses that zone, so that the 23:58 deadline of its all-day
+// windows and midnight (a new delivery day) are hours away whatever the time
+// of day the test runs at.
+func noonZone(t *testing.T) (*time.Location, time.Time) {
 	t.Helper()
-	now := time.Now().In(cph)
-	y, m, d := now.Date()
-	if now.After(time.Date(y, m, d, 23, 56, 0, 0, cph)) {
-		wake := time.Date(y, m, d+1, 0, 0, 5, 0, cph)
-		t.Logf("it is %s in Copenhagen: waiting until %s, past the all-day windows' deadline and midnight",
-			now.Format("15:04:05"), wake.Format("15:04:05"))
-		time.Sleep(time.Until(wake))
-		now = time.Now().In(cph)
-		y, m, d = now.Date()
+	loc, err := noonzone.At(time.Now())
+	if err != nil {
+		t.Fatal(err)
 	}
-	return time.Date(y, m, d, 0, 0, 0, 0, cph)
+	y, m, d := time.Now().In(loc).Date()
+	return loc, time.Date(y, m, d, 0, 0, 0, 0, loc)
 }
 
 var dailyDelivered = regexp.MustCompile(`^Daglige data er leveret kl\. [0-9]{1,2}:[0-9]{2}$`)
@@ -145,9 +142,10 @@ func TestBrowserStatusPage(t *testing.T) {
 		t.Skip("starts the daemon and a browser")
 	}
 	browser := chromium(t)
-	today := daytime(t)
+	zone, today := noonZone(t)
 	dir := t.TempDir()
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`state_dir = %q
+timezone = %q
 
 [calendar]
 delivery_days = "all-days"
@@ -172,7 +170,7 @@ listen = ""
 
 [http]
 listen = "127.0.0.1:0"
-`, dir)+vendorsTOML), "browser.toml")
+`, dir, zone.String())+vendorsTOML), "browser.toml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,11 +10,15 @@ package daemon_test
 //
 // The binary reads the real clock, so the configuration opens every window
 // all day (delivery_days = "all-days", release 00:00, deadline 23:58, cutoff
-// 23:59) and the extracts are dated yesterday (A = today − 1 in
-// Europe/Copenhagen): their products are due at once, on time. A test that
-// could still be running at 23:58 Copenhagen time skips instead: past the
-// deadline the outcome would turn forsinket, past the cutoff udeladt, and
-// past midnight a new delivery day would begin in the middle of the test.
+// 23:59) and the extracts are dated yesterday (A = today − 1 in the
+// configuration's time zone): their products are due at once, on time. The
+// time zone is not Europe/Copenhagen but testZone, a fixed UTC offset under
+// which it was about noon when the test process started: past the deadline
+// the outcome would turn forsinket, past the cutoff udeladt, and past
+// midnight a new delivery day would begin in the middle of a test, so the
+// tests must not depend on the time of day at which they run. (What the
+// schedule does at any hour and across summer time is tested with a
+// FakeClock in engine_test.go and package schedule.)
 //
 // The binary is built once per test process (go build, in a temporary
 // directory removed by TestMain); LEVERANCE_E2E_RACE=1 builds it with -race,
@@ -47,11 +51,17 @@ import (
 	"time"
 
 	"leverance/daemon"
+	"leverance/internal/noonzone"
 	"leverance/receipt"
 )
 
-var cph = func() *time.Location {
-	l, err := time.LoadLocation("Europe/Copenhagen")
+// testZone is the time zone of every configuration the end-to-end tests
+// write (configTOML): a fixed UTC offset under which it was between 12:00
+// and 13:00 when the test process started (package noonzone), so that a
+// test meets the 23:58 deadline or midnight only after running for more
+// than ten hours, whatever the time of day.
+var testZone = func() *time.Location {
+	l, err := noonzone.At(time.Now())
 	if err != nil {
 		panic(err)
 	}
@@ -101,18 +111,19 @@ func binary(t *testing.T) string {
 }
 
 // dates returns the as-of date A of the extracts the test drops (yesterday
-// in Copenhagen) and today, the delivery day D = A + 1. It skips the test
-// when, running for need, it could reach the 23:58 deadline.
+// in testZone) and today, the delivery day D = A + 1. It fails the test
+// when, running for need, it could reach the 23:58 deadline: only a test
+// process that has run for more than ten hours gets there (testZone).
 func dates(t *testing.T, need time.Duration) (asOf, today time.Time) {
 	t.Helper()
-	now := time.Now().In(cph)
+	now := time.Now().In(testZone)
 	y, m, d := now.Date()
-	if limit := time.Date(y, m, d, 23, 58, 0, 0, cph); now.Add(need).After(limit) {
-		t.Skipf("it is %s in Copenhagen: a run of up to %v could reach the 23:58 deadline or midnight, "+
-			"and the daemon uses the real clock (the outcome and the delivery day would change mid-test)",
-			now.Format("15:04"), need)
+	if limit := time.Date(y, m, d, 23, 58, 0, 0, testZone); now.Add(need).After(limit) {
+		t.Fatalf("it is %s in %s, the tests' time zone: a run of up to %v could reach the 23:58 deadline or "+
+			"midnight (the zone is chosen at about noon when the test process starts; this one has run for hours)",
+			now.Format("15:04"), testZone, need)
 	}
-	return time.Date(y, m, d-1, 0, 0, 0, 0, cph), time.Date(y, m, d, 0, 0, 0, 0, cph)
+	return time.Date(y, m, d-1, 0, 0, 0, 0, testZone), time.Date(y, m, d, 0, 0, 0, 0, testZone)
 }
 
 func compact(d time.Time) string { return d.Format("20060102") }
@@ -142,11 +153,12 @@ var basicVendors = []vendorConf{
 	{"alle", `"*"`, allProducts},
 }
 
-// configTOML is a configuration whose windows are open all day, every day,
-// without the SFTP and HTTP servers. top is put before the tables.
+// configTOML is a configuration in testZone whose windows are open all day,
+// every day, without the SFTP and HTTP servers. top is put before the
+// tables.
 func configTOML(stateDir, top string, vendors []vendorConf) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "state_dir = %q\n%s\n", stateDir, top)
+	fmt.Fprintf(&b, "state_dir = %q\ntimezone = %q\n%s\n", stateDir, testZone.String(), top)
 	b.WriteString(`[calendar]
 delivery_days = "all-days"
 
