@@ -93,7 +93,7 @@ type Outcome struct {
 //     them out.
 //
 // The extract is parsed and evaluated by Job.Workers goroutines (see
-// pipeline.go).
+// run.go and compute/internal/engine).
 func Compute(src Source, job Job, out Output) (*Outcome, error) {
 	if job.ValidateOnly {
 		job.Vendors, job.Snapshot = nil, false
@@ -127,7 +127,7 @@ func Compute(src Source, job Job, out Output) (*Outcome, error) {
 
 // pass is what one pass over the extract does differently from the first.
 type pass struct {
-	// buffered: the rows are partitioned by cpr in Scratch (spill.go).
+	// buffered: the rows are partitioned by cpr in Scratch (compute/internal/engine).
 	buffered bool
 	// suspects are the hashes of ids that may repeat: the rows with these
 	// are kept to compare their ids (ids.go).
@@ -240,8 +240,8 @@ func newSink(e *emitter) *sink {
 	return &sink{e: e, out: make([][NumProducts]piece, len(e.slots)), next: make([]int, len(e.slots)), snap: e.job.Snapshot}
 }
 
-// reset empties the rendered pieces, the states and the counts.
-func (s *sink) reset() {
+// Reset empties the rendered pieces, the states and the counts.
+func (s *sink) Reset() {
 	for i := range s.out {
 		for p := range s.out[i] {
 			s.out[i][p].reset()
@@ -262,19 +262,20 @@ func (s *sink) size() int {
 	return n
 }
 
-// seek places every basis cursor on the first state with a cpr above cpr:
-// where a worker starts that renders the citizens after the one of cpr.
-func (s *sink) seek(cpr *[10]byte) {
+// Seek places every basis cursor on the first state whose cpr's first
+// len(after) digits are above after (nil: the first state): where a sink
+// starts that renders the citizens after those.
+func (s *sink) Seek(after []byte) {
 	for i := range s.e.slots {
 		if b := s.e.slots[i].basis; b != nil {
-			s.next[i] = sort.Search(len(b.States), func(j int) bool { return string(b.States[j].CPR[:]) > string(cpr[:]) })
+			s.next[i] = sort.Search(len(b.States), func(j int) bool { return after == nil || string(b.States[j].CPR[:len(after)]) > string(after) })
 		}
 	}
 }
 
-// citizen evaluates one citizen (all its rows, in file order) and renders
+// Citizen evaluates one citizen (all its rows, in file order) and renders
 // it, after the UDGAAET rows of the basis states before it.
-func (s *sink) citizen(rows []Row) {
+func (s *sink) Citizen(rows []Row) {
 	r := evaluate(rows, s.e.job.AsOf, s.e.job.Calendar, &s.ev)
 	// The rows of daglig-opdatering and ugeopdatering do not depend on the
 	// vendor: rendered for the first vendor that serves the citizen, they
@@ -356,21 +357,22 @@ func (s *sink) beskeder(i int, r *Result) {
 	}
 }
 
-// left renders the UDGAAET rows of the basis states from the cursors up to
-// (not including) index end[i], or to the end of the basis when end is nil.
-func (s *sink) left(end []int) {
+// Left renders the UDGAAET rows of the basis states from the cursors on
+// whose cpr's first len(upTo) digits are at most upTo (nil: to the end of
+// the basis): the citizens of the basis that are not in the extract.
+func (s *sink) Left(upTo []byte) {
 	for i := range s.e.slots {
 		slot := &s.e.slots[i]
 		if slot.basis == nil || slot.w[DagligeBeskeder] == nil {
 			continue
 		}
 		st := slot.basis.States
-		stop := len(st)
-		if end != nil {
-			stop = end[i]
-		}
-		for ; s.next[i] < stop; s.next[i]++ {
-			if x := &st[s.next[i]]; slot.serves(x.Kommune) {
+		for ; s.next[i] < len(st); s.next[i]++ {
+			x := &st[s.next[i]]
+			if upTo != nil && string(x.CPR[:len(upTo)]) > string(upTo) {
+				break
+			}
+			if slot.serves(x.Kommune) {
 				s.out[i][DagligeBeskeder].udgaaet(x)
 			}
 		}
@@ -408,7 +410,7 @@ func (w *writer) write(s *sink) {
 	}
 	w.citizens += s.citizens
 	w.noPeriod += s.noPeriod
-	s.reset()
+	s.Reset()
 }
 
 // finish closes the product files.

@@ -11,7 +11,7 @@ import (
 
 // The rules of the extract as a file (docs/formats.md#input-registration-extracts
 // and #validation-and-the-error-report): the header, the lines, the trailer
-// and the end. They are written here once: the pipeline (pipeline.go)
+// and the end. They are written here once: the pipeline (run.go)
 // applies them to the lines of its chunks, and the tests' one-line-at-a-time
 // reference reader to its lines. The rules of a single data row are those
 // of rowParser (parse.go).

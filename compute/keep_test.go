@@ -9,7 +9,7 @@ import (
 )
 
 // TestKeepOwnsStrings: the rows that the merger keeps past their chunk
-// (pipeline.keep, the citizens at a chunk's edges) point nowhere into the
+// (domain.Own, for the citizens at a chunk's edges) point nowhere into the
 // chunk's data, which is used again for another part of the extract, and
 // keep their values when it is overwritten: whatever the row's type, and
 // whichever string field of Row the parser made point into the line. Rows
@@ -49,17 +49,21 @@ func TestKeepOwnsStrings(t *testing.T) {
 		rows = append(rows, r)
 	}
 
-	var pl pipeline
-	pl.keep(rows, data)
+	var d domain
+	var pending []Row
+	for _, r := range rows {
+		d.Own(&r, data)
+		pending = append(pending, r)
+	}
 	var want []string
 	for _, r := range rows {
 		want = append(want, fmt.Sprintf("%+v", r))
 	}
-	for i, r := range pl.pending {
+	for i, r := range pending {
 		v := reflect.ValueOf(r)
 		for j := range v.NumField() {
 			if f := v.Field(j); f.Kind() == reflect.String && pointsInto(f.String(), data) {
-				t.Errorf("row %d (%s): %s points into the chunk after keep", i, r.Type, v.Type().Field(j).Name)
+				t.Errorf("row %d (%s): %s points into the chunk after Own", i, r.Type, v.Type().Field(j).Name)
 			}
 		}
 		if r.Kode != "" && !pointsInto(rows[i].Kode, data) && unsafe.StringData(r.Kode) != unsafe.StringData(rows[i].Kode) {
@@ -69,7 +73,7 @@ func TestKeepOwnsStrings(t *testing.T) {
 	for i := range data {
 		data[i] = '#'
 	}
-	for i, r := range pl.pending {
+	for i, r := range pending {
 		if fmt.Sprintf("%+v", r) != want[i] { // (not printed: a row has a cpr)
 			t.Errorf("row %d (%s): changed with the chunk's data", i, r.Type)
 		}

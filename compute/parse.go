@@ -28,7 +28,7 @@ type rowParser struct {
 	// instead of copying it: no allocation per row. The pipeline keeps the
 	// line's buffer unchanged for as long as the row is used, and copies
 	// every string that points into it of a row it keeps longer
-	// (pipeline.keep).
+	// (domain.Own, run.go).
 	alias bool // (only with canonical: a reordered line is overwritten by the next)
 	// dup, when set, says whether the id of the row at line repeats the one
 	// of an earlier row, and that row's line. Without it the id is only

@@ -150,12 +150,12 @@ func ComputeReference(r io.Reader, job Job, out Output) (*Outcome, error) {
 		rows := by[k]
 		// Rows in file order, so that evaluation does not depend on the map.
 		sort.Slice(rows, func(i, j int) bool { return rows[i].Line < rows[j].Line })
-		s.citizen(rows)
+		s.Citizen(rows)
 		if s.size() >= 64<<10 {
 			w.write(s)
 		}
 	}
-	s.left(nil)
+	s.Left(nil)
 	w.write(s)
 	oc, err := w.finish()
 	oc.Report = rd.Report()

@@ -104,7 +104,7 @@ type Result struct {
 type Options struct {
 	// TempDir is where the scratch files of compute go (compute.Scratch):
 	// 8 bytes a row to find repeated ids (beyond what memory holds: see
-	// compute/ids.go) and, for an extract not sorted by cpr, about 27 bytes
+	// compute/ids.go) and, for an extract not sorted by cpr, about 28 bytes
 	// a row more. "" means os.TempDir().
 	TempDir string
 	// NoSHA256 skips hashing the raw file, for callers that do not report
@@ -155,7 +155,7 @@ func ComputeWith(path string, job compute.Job, out compute.Output, opt Options) 
 	}
 	oc, err := compute.Compute(src, job, out)
 	// What the run kept that grows with the extract (up to 32 MiB of id
-	// hashes, compute/ids.go) is garbage now: collecting it at once, with
+	// hashes, compute/internal/idset) is garbage now: collecting it at once, with
 	// little else left on the heap, keeps the next extract in the same
 	// process from piling its own on top before the collector's next turn
 	// (which comes when the heap has doubled).

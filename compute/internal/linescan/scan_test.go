@@ -182,4 +182,3 @@ func BenchmarkMasks(b *testing.B) {
 		m.build(data)
 	}
 }
-

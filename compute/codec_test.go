@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-// TestRowEncoding: every kind of valid row comes back from its encoding as
-// it was (the line number aside), whatever its dates, codes and id, and
-// recordLen, recordPart and sortKey read the encoding as the cpr says.
+// TestRowEncoding: every kind of valid row comes back from its record as it
+// was (the line number aside), whatever its dates, codes and id, given its
+// cpr (which the engine keeps; its part of a record is tested there).
 func TestRowEncoding(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(9, 10))
@@ -21,6 +21,7 @@ func TestRowEncoding(t *testing.T) {
 	}
 	var buf []byte
 	var rows []Row
+	var ends []int
 	for range 20000 {
 		var row Row
 		for i := range row.CPR {
@@ -47,31 +48,27 @@ func TestRowEncoding(t *testing.T) {
 			row.Kode = string(id[:min(len(id), 10)])
 		}
 		rows = append(rows, row)
-		buf = encodeRow(buf, &row)
+		n := len(buf)
+		buf = appendRecord(buf, &row)
+		ends = append(ends, len(buf))
+		if len(buf)-n > recordFixed+len(row.ID)+len(row.Kode) {
+			t.Fatalf("row %d: a record of %d bytes", len(rows), len(buf)-n)
+		}
 	}
 	for i, want := range rows {
-		n := recordLen(buf)
-		if n == 0 || recordLen(buf[:n-1]) != 0 {
-			t.Fatalf("row %d: recordLen %d of a record cut short", i, n)
+		from := 0
+		if i > 0 {
+			from = ends[i-1]
 		}
 		var got Row
-		decodeRow(buf, (*[4]byte)(want.CPR[:4]), &got)
+		readRecord(buf[from:ends[i]], &want.CPR, &got)
 		if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
 			t.Fatalf("row %d: decoded\n%+v\nwant\n%+v", i, got, want)
 		}
-		for _, prefix := range []int{4, 6, 8} {
-			if p, w := recordPart(buf, prefix), partOf(want.CPR[:], prefix); p != w {
-				t.Fatalf("row %d: recordPart(%d) = %d, want %d", i, prefix, p, w)
-			}
-		}
-		if key := sortKey(buf, 5) >> keyShift; fmt.Sprintf("%04x", key) != string(want.CPR[6:]) {
-			t.Fatalf("row %d: sort key %x of cpr %s", i, key, want.CPR)
-		}
-		buf = buf[n:]
 	}
 }
 
-// BenchmarkSpillEncode: encodeRow (and so kodeIndex, once a row) over rows
+// BenchmarkSpillEncode: appendRecord (and so kodeIndex, once a row) over rows
 // of every type, in the proportions of a generated extract.
 func BenchmarkSpillEncode(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
@@ -104,7 +101,7 @@ func BenchmarkSpillEncode(b *testing.B) {
 	for b.Loop() {
 		buf = buf[:0]
 		for i := range rows {
-			buf = encodeRow(buf, &rows[i])
+			buf = appendRecord(buf, &rows[i])
 		}
 	}
 }
@@ -113,7 +110,7 @@ func BenchmarkSpillEncode(b *testing.B) {
 // each code once, a kontaktgruppe at the index of its Group, and every code
 // of every list comes back from the encoding of a row of each type, written
 // as its index and not as a literal; so a code added to those lists needs no
-// change in spill.go.
+// change in codec.go.
 func TestKodeTable(t *testing.T) {
 	t.Parallel()
 	lists := [][]string{groupNames[:], interviewCodes, activationCodes}
@@ -153,15 +150,12 @@ func TestKodeTable(t *testing.T) {
 			if typ == TypeKontaktgruppe {
 				row.Group = Group(i)
 			}
-			b := encodeRow(nil, &row)
-			if k := b[17]; k == kodeLiteral || kodes[k] != c {
+			b := appendRecord(nil, &row)
+			if k := b[14]; k == kodeLiteral || kodes[k] != c {
 				t.Errorf("%s %q: encoded as kode byte %d", typ, c, k)
 			}
-			if recordLen(b) != len(b) {
-				t.Errorf("%s %q: recordLen %d of %d bytes", typ, c, recordLen(b), len(b))
-			}
 			var got Row
-			decodeRow(b, (*[4]byte)(row.CPR[:4]), &got)
+			readRecord(b, &row.CPR, &got)
 			if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", row) {
 				t.Errorf("%s %q: decoded\n%+v\nwant\n%+v", typ, c, got, row)
 			}
@@ -171,11 +165,11 @@ func TestKodeTable(t *testing.T) {
 	// kontaktgruppe's code in a row of another type.
 	for _, c := range []string{"SYG", "X", "ABCDEFGHIJ", "JOBB", "DP2", "DP", "KHJ"} {
 		row := Row{CPR: [10]byte([]byte("0101801234")), Type: TypeFritagelse, ID: "id-2", Kode: c, Til: NoDate}
-		b := encodeRow(nil, &row)
+		b := appendRecord(nil, &row)
 		var got Row
-		decodeRow(b, (*[4]byte)(row.CPR[:4]), &got)
-		if b[17] != kodeLiteral || got.Kode != c || recordLen(b) != len(b) {
-			t.Errorf("FRITAGELSE %q: kode byte %d, decoded %q", c, b[17], got.Kode)
+		readRecord(b, &row.CPR, &got)
+		if b[14] != kodeLiteral || got.Kode != c {
+			t.Errorf("FRITAGELSE %q: kode byte %d, decoded %q", c, b[14], got.Kode)
 		}
 	}
 }
