@@ -20,6 +20,7 @@ var bench struct {
 	once  sync.Once
 	asOf  compute.Date
 	data  []byte            // the extract as of asOf, sorted
+	shuf  []byte            // the same rows, shuffled
 	basis *compute.Snapshot // the snapshot of the day before
 	err   error
 }
@@ -42,8 +43,14 @@ func benchInput(b *testing.B) {
 		bench.basis = oc.Snapshot
 		buf = bytes.Buffer{}
 		opt.Day = 0
-		bench.err = synth.Generate(&buf, opt)
+		if bench.err = synth.Generate(&buf, opt); bench.err != nil {
+			return
+		}
 		bench.data = buf.Bytes()
+		var shuf bytes.Buffer
+		opt.Shuffle = true
+		bench.err = synth.Generate(&shuf, opt)
+		bench.shuf = shuf.Bytes()
 	})
 	if bench.err != nil {
 		b.Fatal(bench.err)
@@ -83,11 +90,15 @@ func BenchmarkParseReference(b *testing.B) {
 // (but are hashed).
 func BenchmarkCompute100k(b *testing.B) { benchCompute(b, false) }
 
+// BenchmarkCompute100kShuffled is BenchmarkCompute100k with the rows
+// shuffled: partitioned in memory (no Scratch) and sorted back.
+func BenchmarkCompute100kShuffled(b *testing.B) { benchCompute(b, false, true) }
+
 // BenchmarkCompute100kSequential is BenchmarkCompute100k with the tests'
 // single-goroutine reference (ComputeReference).
 func BenchmarkCompute100kSequential(b *testing.B) { benchCompute(b, true) }
 
-func benchCompute(b *testing.B, sequential bool) {
+func benchCompute(b *testing.B, sequential bool, shuffled ...bool) {
 	benchInput(b)
 	all := compute.Products()
 	vendors := []compute.Vendor{
@@ -99,6 +110,10 @@ func benchCompute(b *testing.B, sequential bool) {
 	for _, v := range vendors {
 		job.Basis[v.Name] = bench.basis
 	}
+	data := bench.data
+	if len(shuffled) > 0 {
+		data, job.Buffered = bench.shuf, true
+	}
 	var out discardOutput
 	for b.Loop() {
 		var oc *compute.Outcome
@@ -106,7 +121,7 @@ func benchCompute(b *testing.B, sequential bool) {
 		if sequential {
 			oc, err = compute.ComputeReference(bytes.NewReader(bench.data), job, out)
 		} else {
-			oc, err = compute.Compute(compute.SourceOf(bench.data), job, out)
+			oc, err = compute.Compute(compute.SourceOf(data), job, out)
 		}
 		if err != nil {
 			b.Fatal(err)

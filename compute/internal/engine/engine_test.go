@@ -274,7 +274,8 @@ func TestRecords(t *testing.T) {
 			t.Fatalf("row %d: recordLen %d, of the record cut short %d", i, n, m)
 		}
 		var got toyRow
-		p.readRecord(buf, (*[4]byte)(want.key[:4]), &got)
+		var key Key
+		p.readRecord(buf, (*[4]byte)(want.key[:4]), &key, &got)
 		if got != want {
 			t.Fatalf("row %d: %q, want %q", i, got.key, want.key)
 		}

@@ -90,15 +90,16 @@ func recordLen(b []byte) (n, from int) {
 }
 
 // readRecord reads the record at the start of b, whose key starts with the
-// four digits of prefix.
-func (p *Pass[R]) readRecord(b []byte, prefix *[4]byte, r *R) {
-	var key Key
+// four digits of prefix, into r; key is where its key is put (a local
+// would escape to the heap through the call to the domain: one allocation
+// a row).
+func (p *Pass[R]) readRecord(b []byte, prefix *[4]byte, key *Key, r *R) {
 	*(*[4]byte)(key[:4]) = *prefix
 	*(*[2]byte)(key[4:]) = bcdDigits[b[0]]
 	*(*[2]byte)(key[6:]) = bcdDigits[b[1]]
 	*(*[2]byte)(key[8:]) = bcdDigits[b[2]]
 	n, from := recordLen(b)
-	p.d.ReadRecord(b[from:n], &key, r)
+	p.d.ReadRecord(b[from:n], key, r)
 }
 
 // bcdDigits is the two digits of a BCD byte.
@@ -182,6 +183,7 @@ type partJob[R any] struct {
 	keys   []uint64
 	tmp    []uint64
 	rows   []R
+	key    Key
 	after  []byte // the prefix of the partition before (nil: none)
 	upTo   []byte // the partition's own prefix
 	s      Sink[R]
@@ -394,7 +396,7 @@ func (j *partJob[R]) computeSub(p *Pass[R], data []byte) {
 		rows := j.rows[:0]
 		for _, key := range keys[i:k] {
 			rows = append(rows, zero)
-			p.readRecord(data[key&(maxPartLen-1):], &j.prefix, &rows[len(rows)-1])
+			p.readRecord(data[key&(maxPartLen-1):], &j.prefix, &j.key, &rows[len(rows)-1])
 		}
 		j.rows = rows
 		j.s.Citizen(rows)
