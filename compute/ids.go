@@ -26,7 +26,7 @@ func idMemoryBudget(limit, idMemory int64) int64 {
 }
 
 // applyRepeats adds the problems of the repeated ids to a report made
-// without them, as the Reader would have reported them: each is the first
+// without them, as the tests' reference reader reports them: each is the first
 // problem of its row (the id is checked before the other columns), and the
 // report keeps the first MaxReportedProblems in line order.
 func applyRepeats(rep *Report, reps []idset.Repeat) {
