@@ -109,9 +109,9 @@ type Domain[R any] interface {
 	// Own makes a row independent of data, the chunk its line was read
 	// from, which is used again for another part of the extract.
 	Own(r *R, data []byte)
-	// AppendRecord appends a valid row without its key; ReadRecord reads
-	// one back (b is exactly what AppendRecord appended), with its key,
-	// and may point into b.
+	// AppendRecord appends a valid row without its key, at most
+	// MaxRecord bytes; ReadRecord reads one back (b is exactly what
+	// AppendRecord appended), with its key, and may point into b.
 	AppendRecord(b []byte, r *R) []byte
 	ReadRecord(b []byte, key *Key, r *R)
 }

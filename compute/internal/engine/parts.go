@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/binary"
 	"fmt"
 	"sync"
 
@@ -47,46 +46,34 @@ func partOf(key []byte, prefix int) int {
 }
 
 // A record: the digits 5–10 of the key, two a byte (the first four are
-// the partition's), the length of the domain's record (one byte below
-// 128, else a uvarint), the domain's record.
+// the partition's), the length of the domain's record in one byte, the
+// domain's record.
 const keyBytes = 3
+
+// MaxRecord is the longest record the domain may append for a row.
+const MaxRecord = 255
 
 func appendRecord[R any](b []byte, key *Key, r *R, d Domain[R]) []byte {
 	b = append(b, (key[4]-'0')<<4|(key[5]-'0'), (key[6]-'0')<<4|(key[7]-'0'), (key[8]-'0')<<4|(key[9]-'0'), 0)
 	n := len(b)
 	b = d.AppendRecord(b, r)
-	m := len(b) - n
-	if m < 0x80 {
-		b[n-1] = byte(m)
-		return b
+	if len(b)-n > MaxRecord {
+		panic("engine: the domain's record of a row is longer than MaxRecord")
 	}
-	var l [binary.MaxVarintLen64]byte
-	k := binary.PutUvarint(l[:], uint64(m))
-	b = append(b, l[:k-1]...)
-	copy(b[n-1+k:], b[n:n+m])
-	copy(b[n-1:], l[:k])
+	b[n-1] = byte(len(b) - n)
 	return b
 }
 
-// recordLen is the length of the record at the start of b and where the
-// domain's record starts in it; n is 0 when b does not hold all of it.
-func recordLen(b []byte) (n, from int) {
+// recordLen is the length of the record at the start of b, or 0 when b
+// does not hold all of it. It runs several times a row, and inlines.
+func recordLen(b []byte) int {
 	if len(b) <= keyBytes {
-		return 0, 0
+		return 0
 	}
-	if m := b[keyBytes]; m < 0x80 {
-		n, from = keyBytes+1+int(m), keyBytes+1
-	} else {
-		m, k := binary.Uvarint(b[keyBytes:])
-		if k <= 0 {
-			return 0, 0
-		}
-		n, from = keyBytes+k+int(m), keyBytes+k
+	if n := keyBytes + 1 + int(b[keyBytes]); n <= len(b) {
+		return n
 	}
-	if len(b) < n {
-		return 0, 0
-	}
-	return n, from
+	return 0
 }
 
 // readRecord reads the record at the start of b, whose key starts with the
@@ -98,8 +85,7 @@ func (p *Pass[R]) readRecord(b []byte, prefix *[4]byte, key *Key, r *R) {
 	*(*[2]byte)(key[4:]) = bcdDigits[b[0]]
 	*(*[2]byte)(key[6:]) = bcdDigits[b[1]]
 	*(*[2]byte)(key[8:]) = bcdDigits[b[2]]
-	n, from := recordLen(b)
-	p.d.ReadRecord(b[from:n], key, r)
+	p.d.ReadRecord(b[keyBytes+1:recordLen(b)], key, r)
 }
 
 // bcdDigits is the two digits of a BCD byte.
@@ -318,7 +304,7 @@ func (d *dispatcher[R]) split(f *scratch.Spill, prefix int) (*[numParts]scratch.
 		off += int64(k)
 		b := d.buf[:rest+k]
 		for {
-			n, _ := recordLen(b)
+			n := recordLen(b)
 			if n == 0 {
 				break
 			}
@@ -352,7 +338,7 @@ func (j *partJob[R]) compute(p *Pass[R]) {
 	// in the processor's cache.
 	var at [numParts + 1]int
 	for off := 0; off < len(j.data); {
-		n, _ := recordLen(j.data[off:])
+		n := recordLen(j.data[off:])
 		if n == 0 {
 			j.err = fmt.Errorf("read back the rows: a record is cut short")
 			return
@@ -366,7 +352,7 @@ func (j *partJob[R]) compute(p *Pass[R]) {
 	j.sub = scratch.Grow(j.sub, len(j.data))
 	next := at
 	for off := 0; off < len(j.data); {
-		n, _ := recordLen(j.data[off:])
+		n := recordLen(j.data[off:])
 		k := recordPart(j.data[off:], 4)
 		copy(j.sub[next[k]:], j.data[off:off+n])
 		next[k] += n
@@ -383,7 +369,7 @@ func (j *partJob[R]) computeSub(p *Pass[R], data []byte) {
 	j.keys = j.keys[:0]
 	for off := 0; off < len(data); {
 		j.keys = append(j.keys, sortKey(data[off:], off))
-		n, _ := recordLen(data[off:])
+		n := recordLen(data[off:])
 		off += n
 	}
 	keys := sortKeys(j.keys, &j.tmp)
