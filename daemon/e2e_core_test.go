@@ -184,6 +184,10 @@ func stuckPush(t *testing.T, silent bool) {
 	waitUntil(t, 60*time.Second, "the files on the vendor's server", func() bool {
 		return len(outboxProblemsRemote(remote, ref["schultz-fasit"])) == 0
 	}, func() string { return strings.Join(outboxProblemsRemote(remote, ref["schultz-fasit"]), "\n") })
+	// The file is on the server once it is renamed into place; the leveret
+	// receipt follows the "published" line (a stop before it leaves the
+	// intent to be finished at the next start).
+	q.waitLog(0, 30*time.Second, `msg=published`)
 	if code, _ := q.signal(syscall.SIGTERM, 10*time.Second); code != 0 {
 		t.Errorf("second run: exit status %d", code)
 	}
