@@ -251,17 +251,6 @@ func (s *sink) Reset() {
 	s.citizens, s.noPeriod = 0, 0
 }
 
-// size is the number of bytes rendered since the last reset.
-func (s *sink) size() int {
-	n := 0
-	for i := range s.out {
-		for p := range s.out[i] {
-			n += len(s.out[i][p].buf)
-		}
-	}
-	return n
-}
-
 // Seek places every basis cursor on the first state whose cpr's first
 // len(after) digits are above after (nil: the first state): where a sink
 // starts that renders the citizens after those.

@@ -19,10 +19,7 @@ import (
 // idMemoryBudget is the memory for the id hashes of a job: idMemory
 // (Tuning.IDMemory), or an eighth of a smaller MemoryLimit.
 func idMemoryBudget(limit, idMemory int64) int64 {
-	if limit <= 0 {
-		limit = DefaultMemoryLimit
-	}
-	return min(idMemory, limit/8)
+	return min(idMemory, memoryLimit(limit)/8)
 }
 
 // applyRepeats adds the problems of the repeated ids to a report made

@@ -161,3 +161,14 @@ func ComputeReference(r io.Reader, job Job, out Output) (*Outcome, error) {
 	oc.Report = rd.Report()
 	return oc, err
 }
+
+// size is the number of bytes rendered since the last reset.
+func (s *sink) size() int {
+	n := 0
+	for i := range s.out {
+		for p := range s.out[i] {
+			n += len(s.out[i][p].buf)
+		}
+	}
+	return n
+}

@@ -27,7 +27,17 @@ func TestHTTPStopSilentConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	time.Sleep(100 * time.Millisecond) // (the server has accepted it: not a wall-clock wait for a time of day)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		h.ln.mu.Lock()
+		n := len(h.ln.conns)
+		h.ln.mu.Unlock()
+		if n == 1 {
+			break // the server has it
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server did not accept the connection")
+		}
+	}
 	start := time.Now()
 	cancel()
 	select {

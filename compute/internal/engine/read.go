@@ -209,14 +209,12 @@ func (wk *worker[R]) process(c *chunk[R]) {
 			r = &c.valid[:len(c.valid)+1][len(c.valid)]
 		}
 		l := d.Line(line, semis, ascii, lineNo, r)
-		switch l.Verdict {
-		case Stop:
+		if l.Verdict == Stop {
 			c.stopped = true
-		case Other:
-			continue
-		}
-		if c.stopped {
 			break
+		}
+		if l.Verdict == Other {
+			continue
 		}
 		if l.HasID {
 			if p.ids != nil {
