@@ -482,8 +482,9 @@ func (c *conn) session(ch ssh.Channel, reqs <-chan *ssh.Request, root *os.Root, 
 					// pkg/sftp closes what it serves on: it gets a channel
 					// whose Close only half-closes, so that exit-status goes
 					// out before the close, as OpenSSH does (scp exits 0).
-					c.serveSFTP(halfCloser{ch}, root, log)
-					endSession(ch)
+					hc := newHalfCloser(ch)
+					c.serveSFTP(hc, root, log)
+					hc.end()
 				}()
 				continue
 			}
